@@ -1,0 +1,261 @@
+"""A strategy instance playing one match: one Store per (match, player), every failure made typed.
+
+A trap poisons a Store, so an instance is never reused after one. Budget forfeits (fuel, timeout) lose
+only that round: the player is restarted in a fresh Store before its next move, with the match's earlier
+rounds appended to its history. Any other failure ends the player's part in the match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import wasmtime
+from wasmtime.component import Component, Func, Linker, Record
+
+from tournament.rules.forfeits import ForfeitReason
+from tournament.rules.records import RoundRecord
+from tournament.sandbox import contract
+from tournament.sandbox.artifacts import first_line
+from tournament.sandbox.limits import SandboxLimits
+from tournament.sandbox.watchdog import EpochTicker
+
+
+@dataclass(frozen=True, slots=True)
+class PlayerSetup:
+    """What a player is told at the start of a match (its side is always "a" in `history`)."""
+
+    game: str
+    moves: tuple[str, ...]
+    rounds: int | None
+    """None when the organizer hides the number of rounds."""
+    seed: int
+    opponent: int
+    history: tuple[RoundRecord, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MoveResult:
+    """One move call's outcome: a raw move (not yet checked against the game) or a forfeit."""
+
+    move: int | None
+    forfeit: ForfeitReason | None = None
+    fuel: int = 0
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class LogBuffer:
+    """Lines a player logged through the host `log` import, capped in count and length."""
+
+    max_lines: int
+    max_bytes: int
+    lines: list[tuple[int, str]] = field(default_factory=list)
+    dropped: int = 0
+
+    def add(self, round_index: int, message: str) -> None:
+        if len(self.lines) >= self.max_lines:
+            self.dropped += 1
+            return
+        encoded = message.encode("utf-8", "replace")[: self.max_bytes]
+        self.lines.append((round_index, encoded.decode("utf-8", "ignore")))
+
+
+def classify_failure(error: Exception) -> tuple[ForfeitReason, str]:
+    """Map a wasmtime error to a forfeit reason and a one-line detail."""
+    message = str(error)
+    lower = message.lower()
+    detail = first_line(message)
+    if "all fuel consumed" in lower:
+        return ForfeitReason.FUEL, "fuel budget exhausted"
+    if "interrupt" in lower:
+        return ForfeitReason.TIMEOUT, "wall-clock deadline exceeded"
+    if "out of bounds memory access" in lower or (
+        "memory" in lower and ("limit" in lower or "exceed" in lower)
+    ):
+        return ForfeitReason.MEMORY, _trap_detail(lower, detail)
+    return ForfeitReason.TRAP, _trap_detail(lower, detail)
+
+
+def _trap_detail(lower: str, fallback: str) -> str:
+    for needle in (
+        "call stack exhausted",
+        "wasm `unreachable` instruction executed",
+        "out of bounds memory access",
+        "integer divide by zero",
+        "indirect call",
+        "cannot enter component instance",
+    ):
+        if needle in lower:
+            return needle
+    return fallback
+
+
+def _record(**values: object) -> Record:
+    record = Record()
+    for name, value in values.items():
+        setattr(record, name.replace("_", "-"), value)
+    return record
+
+
+def _round_result(record: RoundRecord) -> Record:
+    return _record(
+        my_move=record.move_a,
+        their_move=record.move_b,
+        my_payoff=record.payoff_a,
+        their_payoff=record.payoff_b,
+    )
+
+
+class WasmPlayer:
+    """Drives one component instance through a match under the given limits."""
+
+    def __init__(
+        self,
+        engine: wasmtime.Engine,
+        component: Component,
+        setup: PlayerSetup,
+        limits: SandboxLimits,
+        ticker: EpochTicker,
+        *,
+        allow_wasi: bool = False,
+    ) -> None:
+        self._engine = engine
+        self._component = component
+        self._setup = setup
+        self._limits = limits
+        self._ticker = ticker
+        self._allow_wasi = allow_wasi
+        self._seen: list[RoundRecord] = []
+        self._round = 0
+        self._store: wasmtime.Store | None = None
+        self._next_move: Func | None = None
+        self._needs_restart = False
+        self._dead: ForfeitReason | None = None
+        self._dead_detail = ""
+        self.restarts = 0
+        self.logs = LogBuffer(limits.log_lines, limits.log_line_bytes)
+
+    @property
+    def dead(self) -> ForfeitReason | None:
+        """The reason this player is out of the match, if it is."""
+        return self._dead
+
+    def start(self) -> MoveResult | None:
+        """Instantiate and call `begin`; returns the failure, or None when the player is ready."""
+        failure = self._instantiate(self._setup.history, first_round=0)
+        if failure is not None:
+            self._kill(failure)
+        return failure
+
+    def next_move(self, last: RoundRecord | None) -> MoveResult:
+        """Ask for the move of the next round; `last` is the previous round from this player's side."""
+        if last is not None:
+            self._seen.append(last)
+        if self._dead is not None:
+            return MoveResult(None, self._dead, 0, self._dead_detail)
+        argument: RoundRecord | None = last
+        if self._needs_restart:
+            history = (*self._setup.history, *self._seen)
+            failure = self._instantiate(history, first_round=len(self._seen))
+            if failure is not None:
+                self._kill(failure)
+                return failure
+            self._needs_restart = False
+            self.restarts += 1
+            argument = None
+        store, func = self._store, self._next_move
+        if store is None or func is None:
+            raise RuntimeError("next_move called before start")
+        budget = self._limits.fuel_per_move
+        store.set_fuel(budget)
+        store.set_epoch_deadline(self._ticker.ticks_for(self._limits.timeout_ms))
+        self._round = len(self._seen)
+        try:
+            move = func(store, None if argument is None else _round_result(argument))
+        except wasmtime.WasmtimeError as error:
+            reason, detail = classify_failure(error)
+            used = budget - _fuel_left(store)
+            self._store = self._next_move = None
+            if reason in (ForfeitReason.FUEL, ForfeitReason.TIMEOUT):
+                self._needs_restart = True
+                return MoveResult(None, reason, used, detail)
+            result = MoveResult(None, reason, used, detail)
+            self._kill(result)
+            return result
+        return MoveResult(int(move), None, budget - _fuel_left(store))
+
+    def close(self) -> None:
+        self._store = self._next_move = None
+
+    def _kill(self, failure: MoveResult) -> None:
+        self._dead = failure.forfeit
+        self._dead_detail = failure.detail
+        self._store = self._next_move = None
+
+    def _instantiate(self, history: Sequence[RoundRecord], first_round: int) -> MoveResult | None:
+        limits = self._limits
+        store = wasmtime.Store(self._engine)
+        store.set_limits(memory_size=limits.memory_bytes)
+        store.set_fuel(limits.setup_fuel)
+        store.set_epoch_deadline(self._ticker.ticks_for(limits.timeout_ms))
+        linker = self._linker()
+        try:
+            instance = linker.instantiate(store, self._component)
+        except wasmtime.WasmtimeError as error:
+            message = str(error).lower()
+            if "import" in message and (
+                "not defined" in message or "unknown" in message or "missing" in message
+            ):
+                return MoveResult(None, ForfeitReason.BAD_COMPONENT, 0, first_line(str(error)))
+            reason, detail = classify_failure(error)
+            if reason is ForfeitReason.TRAP and "memory" in message:
+                reason = ForfeitReason.MEMORY
+            return MoveResult(None, reason, limits.setup_fuel - _fuel_left(store), detail)
+        player = instance.get_export_index(store, contract.PLAYER_INTERFACE)
+        begin_index = instance.get_export_index(store, contract.BEGIN, player) if player else None
+        move_index = instance.get_export_index(store, contract.NEXT_MOVE, player) if player else None
+        begin = instance.get_func(store, begin_index) if begin_index else None
+        next_move = instance.get_func(store, move_index) if move_index else None
+        if begin is None or next_move is None:
+            return MoveResult(
+                None, ForfeitReason.BAD_COMPONENT, 0, f"does not export {contract.PLAYER_INTERFACE}"
+            )
+        setup = self._setup
+        capped = history[-limits.history_cap :] if limits.history_cap else ()
+        argument = _record(
+            game=setup.game,
+            moves=list(setup.moves),
+            rounds=setup.rounds,
+            seed=setup.seed,
+            opponent=setup.opponent,
+            history=[_round_result(r) for r in capped],
+            first_round=first_round,
+        )
+        self._round = first_round
+        try:
+            begin(store, argument)
+        except wasmtime.WasmtimeError as error:
+            reason, detail = classify_failure(error)
+            return MoveResult(None, reason, limits.setup_fuel - _fuel_left(store), detail)
+        self._store, self._next_move = store, next_move
+        return None
+
+    def _linker(self) -> Linker:
+        linker = Linker(self._engine)
+        if self._allow_wasi:
+            linker.add_wasip2()
+
+        def log(_store: object, message: str) -> None:
+            self.logs.add(self._round, message)
+
+        with linker.root() as root, root.add_instance(contract.HOST_INTERFACE) as host:
+            host.add_func(contract.LOG, log)
+        return linker
+
+
+def _fuel_left(store: wasmtime.Store) -> int:
+    try:
+        return store.get_fuel()
+    except wasmtime.WasmtimeError:
+        return 0

@@ -1,0 +1,75 @@
+"""One process's sandbox: an engine, its artifact cache and its epoch ticker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from wasmtime.component import Component
+
+from tournament.sandbox.artifacts import ArtifactCache, content_hash
+from tournament.sandbox.engine import EngineSettings, make_engine
+from tournament.sandbox.errors import BadComponentError
+from tournament.sandbox.limits import SandboxLimits
+from tournament.sandbox.player import PlayerSetup, WasmPlayer
+from tournament.sandbox.validation import ContractReport, check_contract
+from tournament.sandbox.watchdog import EpochTicker
+
+
+class SandboxRuntime:
+    """Compiles, checks and instantiates components for one engine configuration.
+
+    Create one per process (worker) and reuse it: compiled components and the engine are shared by
+    every match the process plays. Not thread-safe: one match plays at a time per runtime.
+    """
+
+    def __init__(self, stack_bytes: int = SandboxLimits().stack_bytes, cache_dir: Path | None = None) -> None:
+        self.settings = EngineSettings(stack_bytes=stack_bytes)
+        self.engine = make_engine(self.settings)
+        self.cache = ArtifactCache(self.engine, self.settings, cache_dir)
+        self.ticker = EpochTicker(self.engine)
+        self.ticker.start()
+        self._reports: dict[str, ContractReport] = {}
+
+    def prepare(self, data: bytes, digest: str | None = None, *, allow_wasi: bool = False) -> ContractReport:
+        """Compile (or load from cache) and check a component; raises BadComponentError."""
+        digest = digest or content_hash(data)
+        report = self._reports.get(digest)
+        if report is None:
+            report = check_contract(self.engine, self.cache.get(data, digest), allow_wasi=allow_wasi)
+            self._reports[digest] = report
+        return report
+
+    def prepare_cached(self, digest: str, *, allow_wasi: bool = False) -> ContractReport | None:
+        """Check a component from the artifact cache without its bytes; None when it is not cached."""
+        report = self._reports.get(digest)
+        if report is not None:
+            return report
+        component = self.cache.load(digest)
+        if component is None:
+            return None
+        report = check_contract(self.engine, component, allow_wasi=allow_wasi)
+        self._reports[digest] = report
+        return report
+
+    def component(self, digest: str) -> Component:
+        """A component already prepared in this process or compiled into the disk cache by another."""
+        component = self.cache.load(digest)
+        if component is None:
+            raise BadComponentError(f"component {digest[:12]} is not in the artifact cache")
+        return component
+
+    def player(
+        self, digest: str, setup: PlayerSetup, limits: SandboxLimits, *, allow_wasi: bool = False
+    ) -> WasmPlayer:
+        return WasmPlayer(
+            self.engine, self.component(digest), setup, limits, self.ticker, allow_wasi=allow_wasi
+        )
+
+    def close(self) -> None:
+        self.ticker.stop()
+
+    def __enter__(self) -> SandboxRuntime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
