@@ -1,0 +1,1 @@
+"""Match and tournament orchestration: pairing, the match loop, worker processes and progress."""
