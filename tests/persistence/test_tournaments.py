@@ -1,0 +1,405 @@
+"""Tournaments: creation, recording matches exactly once, history fed back to strategies, export order."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import pytest
+from sqlalchemy import func, select
+
+from tournament.persistence import (
+    Database,
+    MatchAlreadyRecordedError,
+    MatchPlan,
+    StrategyVersionInfo,
+    UnknownMatchError,
+    UnknownTournamentError,
+    create_tournament,
+    get_tournament,
+    iter_export_rows,
+    list_matches,
+    list_tournaments,
+    match_counts,
+    match_logs,
+    match_summaries,
+    meeting_history,
+    record_match,
+    set_status,
+)
+from tournament.persistence.models import Match, MatchLog, Round
+from tournament.rules.forfeits import ForfeitReason
+from tournament.rules.records import RoundRecord
+from tournament.rules.scoring import MatchOutcome
+
+from .conftest import add_strategy, score_of, scripted_rounds
+
+NO_FORFEITS: tuple[tuple[str | None, str | None], tuple[str | None, str | None]] = (
+    (None, None),
+    (None, None),
+)
+
+
+def round_robin(players: Sequence[StrategyVersionInfo], repetitions: int = 1) -> list[MatchPlan]:
+    plans: list[MatchPlan] = []
+    for repetition in range(repetitions):
+        for i, a in enumerate(players):
+            for b in players[i + 1 :]:
+                position = len(plans)
+                plans.append(
+                    MatchPlan(position, repetition, a.version_id, b.version_id, seed=1000 + position)
+                )
+    return plans
+
+
+def new_tournament(
+    database: Database,
+    players: Sequence[StrategyVersionInfo],
+    *,
+    plans: Sequence[MatchPlan] | None = None,
+    game: str = "rps",
+    seed: int = 42,
+) -> int:
+    with database.sessions.begin() as session:
+        return create_tournament(
+            session,
+            game=game,
+            rounds=5,
+            repetitions=1,
+            seed=seed,
+            noise=0.0,
+            config={"fuel_per_move": 1_000_000, "memory_mb": 16},
+            engine_version="0.1.0",
+            participants=players,
+            matches=round_robin(players) if plans is None else plans,
+        )
+
+
+def play(
+    database: Database,
+    match_id: int,
+    rounds: Sequence[RoundRecord],
+    logs: Sequence[tuple[str, int, str]] = (),
+) -> None:
+    with database.sessions.begin() as session:
+        record_match(
+            session, match_id, score=score_of(rounds), rounds=rounds, first_forfeits=NO_FORFEITS, logs=logs
+        )
+
+
+def _rows(database: Database, model: type[Round] | type[MatchLog], match_id: int) -> int:
+    with database.sessions() as session:
+        return session.scalar(select(func.count()).select_from(model).where(model.match_id == match_id)) or 0
+
+
+def test_ids_start_at_one_and_tournament_round_trips(
+    database: Database, trio: list[StrategyVersionInfo]
+) -> None:
+    first = new_tournament(database, trio, seed=2**63 - 1)
+    second = new_tournament(database, list(reversed(trio)))
+    assert (first, second) == (1, 2)
+    with database.sessions() as session:
+        info = get_tournament(session, first)
+        assert info.seed == 2**63 - 1
+        assert info.status == "pending"
+        assert info.config == {"fuel_per_move": 1_000_000, "memory_mb": 16}
+        assert info.participants == tuple(trio)
+        assert info.created_at.tzinfo is not None
+        assert [p.name for p in get_tournament(session, second).participants] == ["gamma", "beta", "alpha"]
+        matches = list_matches(session, first)
+        assert [m.match_id for m in matches] == [1, 2, 3]
+        assert [(m.strategy_a, m.strategy_b) for m in matches] == [
+            ("alpha", "beta"),
+            ("alpha", "gamma"),
+            ("beta", "gamma"),
+        ]
+        assert all(m.status == "pending" for m in matches)
+        assert [t.id for t in list_tournaments(session)] == [2, 1]
+        assert match_counts(session, first) == (0, 3)
+
+
+def test_unknown_tournament(database: Database) -> None:
+    with database.sessions() as session:
+        with pytest.raises(UnknownTournamentError) as raised:
+            get_tournament(session, 7)
+        assert str(raised.value) == "no tournament with id 7"
+        with pytest.raises(UnknownTournamentError):
+            list(iter_export_rows(session, 7))
+    with database.sessions.begin() as session, pytest.raises(UnknownTournamentError):
+        set_status(session, 7, "running")
+
+
+def test_create_tournament_validates_its_input(database: Database, trio: list[StrategyVersionInfo]) -> None:
+    outsider = add_strategy(database, "outsider")
+    bad_plans = [MatchPlan(0, 0, trio[0].version_id, outsider.version_id, seed=1)]
+    with pytest.raises(ValueError, match="not a participant"):
+        new_tournament(database, trio, plans=bad_plans)
+    with pytest.raises(ValueError, match="out of range"):
+        new_tournament(database, trio, seed=2**63)
+    with pytest.raises(ValueError, match="listed twice"):
+        new_tournament(database, [trio[0], trio[0]], plans=[])
+    with database.sessions() as session:
+        assert list_tournaments(session) == []
+
+
+def test_set_status_stamps_times(database: Database, trio: list[StrategyVersionInfo]) -> None:
+    tournament_id = new_tournament(database, trio)
+    with database.sessions.begin() as session:
+        set_status(session, tournament_id, "running")
+    with database.sessions() as session:
+        running = get_tournament(session, tournament_id)
+    assert running.started_at is not None
+    assert running.finished_at is None
+    with database.sessions.begin() as session:
+        set_status(session, tournament_id, "failed", error="worker died")
+    with database.sessions() as session:
+        failed = get_tournament(session, tournament_id)
+    assert failed.finished_at is not None
+    assert failed.error == "worker died"
+    with database.sessions.begin() as session:
+        set_status(session, tournament_id, "running")
+        set_status(session, tournament_id, "finished")
+    with database.sessions() as session:
+        done = get_tournament(session, tournament_id)
+    assert done.started_at == running.started_at
+    assert done.error is None
+    assert done.finished_at is not None
+    assert done.status == "finished"
+    with database.sessions.begin() as session, pytest.raises(ValueError, match="invalid tournament status"):
+        set_status(session, tournament_id, "done")
+
+
+def test_record_match_stores_rounds_score_and_logs(
+    database: Database, trio: list[StrategyVersionInfo]
+) -> None:
+    tournament_id = new_tournament(database, trio)
+    rounds = [
+        *scripted_rounds(3),
+        RoundRecord(3, None, 1, -1, 1, forfeit_a=ForfeitReason.FUEL, fuel_a=10**12),
+    ]
+    with database.sessions.begin() as session:
+        record_match(
+            session,
+            1,
+            score=score_of(rounds),
+            rounds=rounds,
+            first_forfeits=((ForfeitReason.FUEL, "used 1000000 fuel"), (None, None)),
+            logs=[("a", 0, "hello"), ("b", 2, "thinking"), ("a", 3, "bye")],
+        )
+    with database.sessions() as session:
+        assert [m.status for m in list_matches(session, tournament_id)] == ["finished", "pending", "pending"]
+        assert [m.match_id for m in list_matches(session, tournament_id, pending_only=True)] == [2, 3]
+        row = session.get_one(Match, 1)
+        assert (row.outcome, row.rounds_played, row.forfeits_a, row.forfeit_reason_a, row.detail_a) == (
+            "b",
+            4,
+            1,
+            "fuel",
+            "used 1000000 fuel",
+        )
+        assert row.finished_at is not None
+        ((name_a, name_b, score),) = match_summaries(session, tournament_id)
+        assert (name_a, name_b, score) == ("alpha", "beta", score_of(rounds))
+        assert score.outcome is MatchOutcome.B_WINS
+        assert match_logs(session, 1) == [("a", 0, "hello"), ("b", 2, "thinking"), ("a", 3, "bye")]
+        exported = list(iter_export_rows(session, tournament_id))
+        assert exported[3].move_a is None
+        assert exported[3].forfeit_a == "fuel"
+        assert exported[3].fuel_a == 10**12
+        assert match_counts(session, tournament_id) == (1, 3)
+
+
+def test_recording_twice_is_refused_and_changes_nothing(
+    database: Database, trio: list[StrategyVersionInfo]
+) -> None:
+    new_tournament(database, trio)
+    play(database, 1, scripted_rounds(5))
+    with pytest.raises(MatchAlreadyRecordedError, match="already recorded"):
+        play(database, 1, scripted_rounds(2, start_move=1), logs=[("a", 0, "again")])
+    assert _rows(database, Round, 1) == 5
+    assert _rows(database, MatchLog, 1) == 0
+    with pytest.raises(UnknownMatchError, match="no match with id 99"):
+        play(database, 99, scripted_rounds(1))
+
+
+def test_a_failed_recording_leaves_the_match_pending_and_empty(
+    database: Database, trio: list[StrategyVersionInfo]
+) -> None:
+    new_tournament(database, trio)
+    duplicated = [*scripted_rounds(3), scripted_rounds(1)[0]]  # round 0 twice: the bulk insert fails
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+        play(database, 1, duplicated)
+    assert _rows(database, Round, 1) == 0
+    with database.sessions() as session:
+        assert session.get_one(Match, 1).status == "pending"
+    play(database, 1, scripted_rounds(3))
+    assert _rows(database, Round, 1) == 3
+
+
+def test_a_resumed_partial_match_is_cleaned_and_recorded_again(
+    database: Database, trio: list[StrategyVersionInfo]
+) -> None:
+    new_tournament(database, trio)
+    # Simulate a crash that left rows of match 1 behind while the match stayed pending.
+    with database.sessions.begin() as session:
+        session.add_all(
+            [
+                Round(
+                    match_id=1,
+                    round=i,
+                    move_a=2,
+                    move_b=2,
+                    payoff_a=0,
+                    payoff_b=0,
+                    noise_a=False,
+                    noise_b=False,
+                    fuel_a=0,
+                    fuel_b=0,
+                )
+                for i in range(7)
+            ]
+        )
+        session.add(MatchLog(match_id=1, player="a", round=0, message="stale"))
+    play(database, 1, scripted_rounds(4), logs=[("b", 1, "fresh")])
+    with database.sessions() as session:
+        exported = [row for row in iter_export_rows(session, 1) if row.match_id == 1]
+        assert [(row.round, row.move_a) for row in exported] == [(0, 0), (1, 1), (2, 2), (3, 0)]
+        assert match_logs(session, 1) == [("b", 1, "fresh")]
+
+
+def test_meeting_history_sees_both_seat_orders_from_the_asker_side(database: Database) -> None:
+    alpha, beta, gamma = (add_strategy(database, name) for name in ("alpha", "beta", "gamma"))
+    first = new_tournament(
+        database,
+        [alpha, beta, gamma],
+        plans=[
+            MatchPlan(0, 0, alpha.version_id, beta.version_id, 1),
+            MatchPlan(1, 0, beta.version_id, alpha.version_id, 2),
+            MatchPlan(2, 0, alpha.version_id, gamma.version_id, 3),
+        ],
+    )
+    play(database, 1, scripted_rounds(3, start_move=0))  # alpha (A) plays 0, 1, 2
+    play(database, 2, scripted_rounds(3, start_move=1))  # beta (A) plays 1, 2, 0
+    play(database, 3, scripted_rounds(3))
+    with database.sessions() as session:
+        history = meeting_history(session, strategy_a="alpha", strategy_b="beta", game="rps", limit=100)
+        assert [(r.move_a, r.move_b) for r in history] == [(0, 0), (1, 0), (2, 0), (0, 1), (0, 2), (0, 0)]
+        assert [r.index for r in history] == [0, 1, 2, 0, 1, 2]
+        assert history[3].fuel_a == 7
+        assert history[3].fuel_b == 100
+        mirrored = meeting_history(session, strategy_a="beta", strategy_b="alpha", game="rps", limit=100)
+        assert mirrored == [r.swapped() for r in history]
+        last_four = meeting_history(session, strategy_a="alpha", strategy_b="beta", game="rps", limit=4)
+        assert last_four == history[-4:]
+        assert (
+            meeting_history(session, strategy_a="alpha", strategy_b="beta", game="rps", limit=2)
+            == history[-2:]
+        )
+        before = meeting_history(
+            session, strategy_a="alpha", strategy_b="beta", game="rps", before_match_id=2, limit=10
+        )
+        assert before == history[:3]
+        assert meeting_history(session, strategy_a="alpha", strategy_b="beta", game="ipd", limit=10) == []
+        assert meeting_history(session, strategy_a="alpha", strategy_b="nobody", game="rps", limit=10) == []
+        assert meeting_history(session, strategy_a="alpha", strategy_b="beta", game="rps", limit=0) == []
+        assert (
+            meeting_history(
+                session,
+                strategy_a="alpha",
+                strategy_b="beta",
+                game="rps",
+                within_tournament=first + 1,
+                limit=10,
+            )
+            == []
+        )
+        assert (
+            meeting_history(
+                session, strategy_a="alpha", strategy_b="beta", game="rps", before_tournament=first, limit=10
+            )
+            == []
+        )
+    # A newer version of alpha still shares alpha's history; pending matches do not count.
+    alpha2 = add_strategy(database, "alpha", version="2.0.0")
+    second = new_tournament(
+        database, [alpha2, beta], plans=[MatchPlan(0, 0, alpha2.version_id, beta.version_id, 9)]
+    )
+    with database.sessions() as session:
+        assert (
+            meeting_history(session, strategy_a="alpha", strategy_b="beta", game="rps", limit=100) == history
+        )
+    play(database, 4, scripted_rounds(2, start_move=2))
+    with database.sessions() as session:
+        latest = meeting_history(session, strategy_a="alpha", strategy_b="beta", game="rps", limit=3)
+        assert [(r.move_a, r.move_b) for r in latest] == [(0, 0), (2, 0), (0, 0)]
+        within = meeting_history(
+            session, strategy_a="beta", strategy_b="alpha", game="rps", within_tournament=second, limit=10
+        )
+        assert [(r.move_a, r.move_b) for r in within] == [(0, 2), (0, 0)]
+
+
+def test_export_rows_follow_match_position_then_round(
+    database: Database, trio: list[StrategyVersionInfo]
+) -> None:
+    plans = [
+        MatchPlan(2, 0, trio[0].version_id, trio[1].version_id, 1),
+        MatchPlan(0, 0, trio[1].version_id, trio[2].version_id, 2),
+        MatchPlan(1, 1, trio[2].version_id, trio[0].version_id, 3),
+    ]
+    tournament_id = new_tournament(database, trio, plans=plans)
+    # Record in an order unrelated to positions; the export must not care.
+    play(database, 3, scripted_rounds(2))
+    play(database, 1, scripted_rounds(3))
+    play(database, 2, scripted_rounds(1))
+    with database.sessions() as session:
+        rows = list(iter_export_rows(session, tournament_id))
+    assert [(row.match_id, row.round) for row in rows] == [(2, 0), (3, 0), (3, 1), (1, 0), (1, 1), (1, 2)]
+    assert [(row.player_a, row.player_b, row.repetition) for row in rows[:2]] == [
+        ("beta", "gamma", 0),
+        ("gamma", "alpha", 1),
+    ]
+    assert rows[-1].fuel_a == 102
+    assert rows[-1].noise_a is False
+
+
+def test_export_streams_many_rounds(database: Database, trio: list[StrategyVersionInfo]) -> None:
+    tournament_id = new_tournament(database, trio)
+    for match_id in (1, 2, 3):
+        play(database, match_id, scripted_rounds(1500))
+    with database.sessions() as session:
+        count = 0
+        previous = (-1, -1)
+        positions = {m.match_id: m.position for m in list_matches(session, tournament_id)}
+        for row in iter_export_rows(session, tournament_id):
+            key = (positions[row.match_id], row.round)
+            assert key > previous
+            previous = key
+            count += 1
+    assert count == 4500
+
+
+def test_concurrent_recordings_of_one_match_count_once(
+    database: Database, trio: list[StrategyVersionInfo]
+) -> None:
+    new_tournament(database, trio)
+    rounds = scripted_rounds(4)
+    outcome: list[BaseException | None] = []
+    with database.sessions() as first:
+        record_match(first, 1, score=score_of(rounds), rounds=rounds, first_forfeits=NO_FORFEITS)
+
+        def second_writer() -> None:
+            try:
+                play(database, 1, scripted_rounds(2, start_move=1))
+                outcome.append(None)
+            except BaseException as error:
+                outcome.append(error)
+
+        thread = threading.Thread(target=second_writer)
+        thread.start()
+        thread.join(timeout=0.5)
+        assert thread.is_alive()  # waits for the first writer's lock instead of interleaving
+        first.commit()
+    thread.join(timeout=30)
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], MatchAlreadyRecordedError)
+    assert _rows(database, Round, 1) == 4

@@ -1,0 +1,91 @@
+"""Persistence: SQLAlchemy models, Alembic migrations and repository functions (SQLite or PostgreSQL by URL).
+
+Open a database with :func:`open_database`; run units of work as ``with db.sessions.begin() as session:``
+and call the repository functions with that session (they flush, the ``with`` block commits).
+"""
+
+from tournament.persistence.database import (
+    Database,
+    default_database_url,
+    is_postgres,
+    migrate_schema,
+    open_database,
+)
+from tournament.persistence.errors import (
+    DatabaseError,
+    InvalidStrategyError,
+    MatchAlreadyRecordedError,
+    PersistenceError,
+    UnknownMatchError,
+    UnknownStrategyError,
+    UnknownTournamentError,
+)
+from tournament.persistence.strategies import (
+    StrategyVersionInfo,
+    active_versions,
+    add_version,
+    component_bytes,
+    content_hash,
+    list_strategies,
+    register_builtins,
+    set_version_status,
+    strategy_versions,
+    version_by_id,
+)
+from tournament.persistence.tournaments import (
+    ExportRow,
+    MatchInfo,
+    MatchPlan,
+    TournamentInfo,
+    create_tournament,
+    get_tournament,
+    iter_export_rows,
+    list_matches,
+    list_tournaments,
+    match_counts,
+    match_logs,
+    match_summaries,
+    meeting_history,
+    record_match,
+    set_status,
+)
+
+__all__ = [
+    "Database",
+    "DatabaseError",
+    "ExportRow",
+    "InvalidStrategyError",
+    "MatchAlreadyRecordedError",
+    "MatchInfo",
+    "MatchPlan",
+    "PersistenceError",
+    "StrategyVersionInfo",
+    "TournamentInfo",
+    "UnknownMatchError",
+    "UnknownStrategyError",
+    "UnknownTournamentError",
+    "active_versions",
+    "add_version",
+    "component_bytes",
+    "content_hash",
+    "create_tournament",
+    "default_database_url",
+    "get_tournament",
+    "is_postgres",
+    "iter_export_rows",
+    "list_matches",
+    "list_strategies",
+    "list_tournaments",
+    "match_counts",
+    "match_logs",
+    "match_summaries",
+    "meeting_history",
+    "migrate_schema",
+    "open_database",
+    "record_match",
+    "register_builtins",
+    "set_status",
+    "set_version_status",
+    "strategy_versions",
+    "version_by_id",
+]

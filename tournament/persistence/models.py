@@ -1,0 +1,257 @@
+"""Typed ORM models: the schema that migrations/versions creates (tests check that the two agree).
+
+Repository functions in this package are the supported way to read and write these tables; the models are
+public so that services can write ad-hoc read queries without raw SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Deterministic constraint names, so later migrations (and SQLite batch mode) can refer to them."""
+
+VERSION_STATUSES = ("validating", "active", "rejected", "retired")
+TOURNAMENT_STATUSES = ("pending", "running", "finished", "failed", "cancelled")
+MATCH_STATUSES = ("pending", "finished")
+OUTCOMES = ("a", "b", "draw")
+PLAYERS = ("a", "b")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC (the only kind of timestamp stored)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always aware UTC in Python, also on SQLite (which stores it naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; store timezone-aware UTC timestamps")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    """The one declarative base; its metadata is the migrations' autogenerate target."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class ComponentBlob(Base):
+    """Content-addressed component bytes: identical uploads are stored once, whatever their name."""
+
+    __tablename__ = "component_blobs"
+
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """sha256 of ``data``, lowercase hex."""
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class Strategy(Base):
+    """A named strategy; its code lives in versions, so tournaments can pin exact builds."""
+
+    __tablename__ = "strategies"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    """kebab-case, unique across all strategies."""
+    description: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str | None] = mapped_column(String(200))
+    games: Mapped[list[str]] = mapped_column(JSON)
+    """Names of the games this strategy plays."""
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class StrategyVersion(Base):
+    """One uploaded build of a strategy, identified by its component's content hash."""
+
+    __tablename__ = "strategy_versions"
+    __table_args__ = (
+        UniqueConstraint("strategy_id", "version"),
+        Index(None, "content_hash"),
+        CheckConstraint(_in("status", VERSION_STATUSES), name="status"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    strategy_id: Mapped[int] = mapped_column(ForeignKey("strategies.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(100))
+    """semver label, e.g. ``1.2.0`` or ``1.0.0+ab12cd34`` for a rebuilt built-in."""
+    content_hash: Mapped[str] = mapped_column(ForeignKey("component_blobs.content_hash"))
+    wit_version: Mapped[str] = mapped_column(String(50))
+    language: Mapped[str] = mapped_column(String(50))
+    size: Mapped[int] = mapped_column(Integer)
+    deterministic: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class Tournament(Base):
+    """Everything needed to replay a tournament: game, sizes, seed, noise, limits and engine version."""
+
+    __tablename__ = "tournaments"
+    __table_args__ = (
+        Index(None, "game"),
+        Index(None, "status"),
+        CheckConstraint(_in("status", TOURNAMENT_STATUSES), name="status"),
+        CheckConstraint("seed >= 0", name="seed"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    game: Mapped[str] = mapped_column(String(64))
+    rounds: Mapped[int] = mapped_column(Integer)
+    repetitions: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    noise: Mapped[float] = mapped_column(Float)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """Limits and other settings, opaque to the persistence layer."""
+    engine_version: Mapped[str] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class TournamentEntry(Base):
+    """A participant of a tournament, pinned to an exact strategy version."""
+
+    __tablename__ = "tournament_entries"
+    __table_args__ = (
+        UniqueConstraint("tournament_id", "seat"),
+        Index(None, "strategy_version_id"),
+    )
+
+    tournament_id: Mapped[int] = mapped_column(
+        ForeignKey("tournaments.id", ondelete="CASCADE"), primary_key=True
+    )
+    strategy_version_id: Mapped[int] = mapped_column(ForeignKey("strategy_versions.id"), primary_key=True)
+    seat: Mapped[int] = mapped_column(Integer)
+    """Order of the participant in the tournament (from 0)."""
+
+
+class Match(Base):
+    """One planned or played match; totals stay NULL until it is finished."""
+
+    __tablename__ = "matches"
+    __table_args__ = (
+        UniqueConstraint("tournament_id", "position"),
+        Index(None, "version_a_id", "version_b_id"),
+        Index(None, "version_b_id"),
+        CheckConstraint(_in("status", MATCH_STATUSES), name="status"),
+        CheckConstraint(f"outcome IS NULL OR {_in('outcome', OUTCOMES)}", name="outcome"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tournament_id: Mapped[int] = mapped_column(ForeignKey("tournaments.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    """Order of the match within its tournament (from 0)."""
+    repetition: Mapped[int] = mapped_column(Integer)
+    version_a_id: Mapped[int] = mapped_column(ForeignKey("strategy_versions.id"))
+    version_b_id: Mapped[int] = mapped_column(ForeignKey("strategy_versions.id"))
+    seed: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    outcome: Mapped[str | None] = mapped_column(String(10))
+    rounds_played: Mapped[int | None] = mapped_column(Integer)
+    total_a: Mapped[int | None] = mapped_column(Integer)
+    total_b: Mapped[int | None] = mapped_column(Integer)
+    wins_a: Mapped[int | None] = mapped_column(Integer)
+    wins_b: Mapped[int | None] = mapped_column(Integer)
+    draws: Mapped[int | None] = mapped_column(Integer)
+    forfeits_a: Mapped[int | None] = mapped_column(Integer)
+    forfeits_b: Mapped[int | None] = mapped_column(Integer)
+    forfeit_reason_a: Mapped[str | None] = mapped_column(String(32))
+    """The first forfeit reason seen for A (a ForfeitReason value)."""
+    forfeit_reason_b: Mapped[str | None] = mapped_column(String(32))
+    detail_a: Mapped[str | None] = mapped_column(Text)
+    """The first forfeit's message for A (trap text, illegal value, ...)."""
+    detail_b: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None]
+
+
+class Round(Base):
+    """One played round; the primary key orders rounds within their match."""
+
+    __tablename__ = "rounds"
+
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"), primary_key=True)
+    round: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    move_a: Mapped[int | None] = mapped_column(Integer)
+    """None when A forfeited the round."""
+    move_b: Mapped[int | None] = mapped_column(Integer)
+    payoff_a: Mapped[int] = mapped_column(Integer)
+    payoff_b: Mapped[int] = mapped_column(Integer)
+    noise_a: Mapped[bool] = mapped_column(Boolean)
+    noise_b: Mapped[bool] = mapped_column(Boolean)
+    forfeit_a: Mapped[str | None] = mapped_column(String(32))
+    forfeit_b: Mapped[str | None] = mapped_column(String(32))
+    fuel_a: Mapped[int] = mapped_column(BigInteger)
+    fuel_b: Mapped[int] = mapped_column(BigInteger)
+
+
+class MatchLog(Base):
+    """A line a strategy logged through the host's ``log`` import during a match."""
+
+    __tablename__ = "match_logs"
+    __table_args__ = (
+        Index(None, "match_id", "id"),
+        CheckConstraint(_in("player", PLAYERS), name="player"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"))
+    player: Mapped[str] = mapped_column(String(1))
+    round: Mapped[int] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,447 @@
+"""Strategies, their versions and the content-addressed component store.
+
+Functions take a Session and flush but never commit: the caller's ``sessions.begin()`` block is the
+transaction. Components are opaque bytes here; validation happens in the sandbox layer before upload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from tournament.persistence.errors import InvalidStrategyError, UnknownStrategyError
+from tournament.persistence.models import VERSION_STATUSES, ComponentBlob, Strategy, StrategyVersion
+
+NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+"""kebab-case: lowercase letters and digits in words joined by single hyphens."""
+NAME_MAX_LENGTH = 64
+SEMVER_PATTERN = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+)
+"""The official semver 2.0.0 grammar."""
+_KNOWN_LIST_CAP = 30
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyVersionInfo:
+    """One stored strategy version with its strategy's metadata: what services and the engine need."""
+
+    version_id: int
+    strategy_id: int
+    name: str
+    version: str
+    content_hash: str
+    """sha256 hex of the component; fetch the bytes with :func:`component_bytes`."""
+    language: str
+    games: tuple[str, ...]
+    size: int
+    deterministic: bool
+    builtin: bool
+    status: str
+    """'validating' | 'active' | 'rejected' | 'retired'."""
+    wit_version: str
+    description: str
+    author: str | None = None
+
+
+def version_info(version: StrategyVersion, strategy: Strategy) -> StrategyVersionInfo:
+    """The value object for a loaded version row and its strategy row."""
+    return StrategyVersionInfo(
+        version_id=version.id,
+        strategy_id=strategy.id,
+        name=strategy.name,
+        version=version.version,
+        content_hash=version.content_hash,
+        language=version.language,
+        games=tuple(strategy.games),
+        size=version.size,
+        deterministic=version.deterministic,
+        builtin=strategy.builtin,
+        status=version.status,
+        wit_version=version.wit_version,
+        description=strategy.description,
+        author=strategy.author,
+    )
+
+
+def _versions_query() -> Select[StrategyVersion, Strategy]:
+    return select(StrategyVersion, Strategy).join(Strategy, StrategyVersion.strategy_id == Strategy.id)
+
+
+def content_hash(data: bytes) -> str:
+    """The content address of component bytes (sha256, lowercase hex)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def validate_name(name: str) -> None:
+    """Raise InvalidStrategyError unless ``name`` is a kebab-case strategy name."""
+    if len(name) > NAME_MAX_LENGTH or not NAME_PATTERN.match(name):
+        raise InvalidStrategyError(
+            f"invalid strategy name {name!r}: use kebab-case (lowercase letters, digits and single hyphens, "
+            f"at most {NAME_MAX_LENGTH} characters)"
+        )
+
+
+def validate_version(version: str) -> None:
+    """Raise InvalidStrategyError unless ``version`` is a semver label such as ``1.2.0``."""
+    if len(version) > 100 or not SEMVER_PATTERN.match(version):
+        raise InvalidStrategyError(f"invalid version {version!r}: use semver, e.g. 1.0.0")
+
+
+def _validate_games(games: Iterable[str]) -> list[str]:
+    result = list(games)
+    if not result or not all(isinstance(game, str) and game for game in result):
+        raise InvalidStrategyError(f"a strategy must list the games it plays, got {result!r}")
+    return result
+
+
+def _store_blob(session: Session, data: bytes) -> str:
+    """Store ``data`` once under its hash (race-free: a concurrent identical insert is ignored)."""
+    digest = content_hash(data)
+    present = session.execute(
+        select(ComponentBlob.content_hash).where(ComponentBlob.content_hash == digest)
+    ).first()
+    if present is None:
+        values = {"content_hash": digest, "data": data, "size": len(data)}
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(
+                postgresql.insert(ComponentBlob)
+                .values(values)
+                .on_conflict_do_nothing(index_elements=["content_hash"])
+            )
+        else:
+            session.execute(
+                sqlite.insert(ComponentBlob)
+                .values(values)
+                .on_conflict_do_nothing(index_elements=["content_hash"])
+            )
+    return digest
+
+
+def add_version(
+    session: Session,
+    *,
+    name: str,
+    data: bytes,
+    version: str,
+    language: str,
+    games: Sequence[str],
+    description: str,
+    deterministic: bool,
+    builtin: bool = False,
+    author: str | None = None,
+    wit_version: str = "1.0.0",
+    status: str = "active",
+) -> StrategyVersionInfo:
+    """Store a new version of strategy ``name`` (creating the strategy on first upload).
+
+    Identical bytes are stored once however many versions use them. Re-adding the same name, version and
+    bytes returns the stored version (an idempotent retry); the same label with different bytes is refused,
+    so a version label always means one build. The strategy's description, games and author follow the
+    latest upload.
+    """
+    validate_name(name)
+    validate_version(version)
+    game_list = _validate_games(games)
+    if status not in VERSION_STATUSES:
+        raise InvalidStrategyError(f"invalid version status {status!r}: one of {', '.join(VERSION_STATUSES)}")
+    strategy = session.scalars(select(Strategy).where(Strategy.name == name)).one_or_none()
+    if strategy is None:
+        strategy = Strategy(
+            name=name, description=description, author=author, games=game_list, builtin=builtin
+        )
+        session.add(strategy)
+        session.flush()
+    else:
+        if strategy.builtin != builtin:
+            kind = "a built-in" if strategy.builtin else "an uploaded"
+            raise InvalidStrategyError(f"{name!r} is already {kind} strategy; choose another name")
+        strategy.description = description
+        strategy.games = game_list
+        if author is not None:
+            strategy.author = author
+    digest = _store_blob(session, data)
+    existing = session.scalars(
+        select(StrategyVersion).where(
+            StrategyVersion.strategy_id == strategy.id, StrategyVersion.version == version
+        )
+    ).one_or_none()
+    if existing is not None:
+        if existing.content_hash != digest:
+            raise InvalidStrategyError(
+                f"strategy {name!r} already has a version {version} with different bytes; "
+                "upload it under a new version"
+            )
+        session.flush()
+        return version_info(existing, strategy)
+    row = StrategyVersion(
+        strategy_id=strategy.id,
+        version=version,
+        content_hash=digest,
+        wit_version=wit_version,
+        language=language,
+        size=len(data),
+        deterministic=deterministic,
+        status=status,
+    )
+    session.add(row)
+    session.flush()
+    return version_info(row, strategy)
+
+
+def set_version_status(session: Session, version_id: int, status: str) -> StrategyVersionInfo:
+    """Move a version through validating -> active | rejected, or retire it."""
+    if status not in VERSION_STATUSES:
+        raise InvalidStrategyError(f"invalid version status {status!r}: one of {', '.join(VERSION_STATUSES)}")
+    session.execute(
+        update(StrategyVersion)
+        .where(StrategyVersion.id == version_id)
+        .values(status=status)
+        .execution_options(synchronize_session="fetch")
+    )
+    return version_by_id(session, version_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _ManifestEntry:
+    name: str
+    version: str
+    language: str
+    games: list[str]
+    description: str
+    deterministic: bool
+    data: bytes
+
+
+def _read_manifest(manifest_path: Path) -> tuple[str, list[_ManifestEntry]]:
+    """Parse and check the built-ins manifest; every problem is one InvalidStrategyError line."""
+    where = f"built-in manifest {manifest_path}"
+    try:
+        document: Any = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise InvalidStrategyError(f"{where}: cannot read it ({error})") from None
+    if not isinstance(document, dict) or not isinstance(document.get("strategies"), list):
+        raise InvalidStrategyError(f"{where}: expected an object with a 'strategies' list")
+    wit = document.get("wit", "1.0.0")
+    if not isinstance(wit, str):
+        raise InvalidStrategyError(f"{where}: 'wit' must be a version string")
+    entries: list[_ManifestEntry] = []
+    seen: set[str] = set()
+    for index, item in enumerate(document["strategies"]):
+        if not isinstance(item, dict):
+            raise InvalidStrategyError(f"{where}: strategy #{index} is not an object")
+        try:
+            name, version, file = str(item["name"]), str(item["version"]), str(item["file"])
+            language = str(item.get("language", "unknown"))
+            games = item["games"]
+        except KeyError as missing:
+            raise InvalidStrategyError(f"{where}: strategy #{index} has no {missing.args[0]!r}") from None
+        validate_name(name)
+        validate_version(version)
+        if name in seen:
+            raise InvalidStrategyError(f"{where}: strategy {name!r} is listed twice")
+        seen.add(name)
+        if not isinstance(games, list):
+            raise InvalidStrategyError(f"{where}: 'games' of {name!r} must be a list")
+        path = manifest_path.parent / file
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise InvalidStrategyError(
+                f"{where}: cannot read {file} for {name!r} ({error.strerror or error})"
+            ) from None
+        entries.append(
+            _ManifestEntry(
+                name=name,
+                version=version,
+                language=language,
+                games=_validate_games(games),
+                description=str(item.get("description", "")),
+                deterministic=bool(item.get("deterministic", True)),
+                data=data,
+            )
+        )
+    return wit, entries
+
+
+def _free_label(version: str, digest: str, taken: set[str]) -> str:
+    """``version`` if unused, else the version with the hash prefix as semver build metadata."""
+    if version not in taken:
+        return version
+    separator = "." if "+" in version else "+"
+    for length in (8, 16, 64):
+        label = f"{version}{separator}{digest[:length]}"
+        if label not in taken:
+            return label
+    raise InvalidStrategyError(f"no free version label for {version} ({digest})")
+
+
+def register_builtins(session: Session, manifest_path: Path) -> list[StrategyVersionInfo]:
+    """Make the database's built-in strategies match the manifest; cheap and a no-op when nothing changed.
+
+    A strategy or version is added only when that exact content hash is not already a version of that
+    strategy. When a built-in's bytes change, the new build becomes a new active version (labelled
+    ``{version}+{hash[:8]}`` if the manifest's label is taken) and the built-in's other active versions are
+    retired, so tournaments pick up the rebuild while old tournaments keep their pinned versions. Returns
+    the current version of every manifest entry, in manifest order.
+    """
+    wit, entries = _read_manifest(manifest_path)
+    names = [entry.name for entry in entries]
+    strategies = {
+        strategy.name: strategy
+        for strategy in session.scalars(select(Strategy).where(Strategy.name.in_(names)))
+    }
+    versions: dict[int, list[StrategyVersion]] = {}
+    if strategies:
+        ids = [strategy.id for strategy in strategies.values()]
+        for version_row in session.scalars(
+            select(StrategyVersion).where(StrategyVersion.strategy_id.in_(ids)).order_by(StrategyVersion.id)
+        ):
+            versions.setdefault(version_row.strategy_id, []).append(version_row)
+
+    result: list[StrategyVersionInfo] = []
+    for entry in entries:
+        digest = content_hash(entry.data)
+        strategy = strategies.get(entry.name)
+        if strategy is None:
+            strategy = Strategy(
+                name=entry.name, description=entry.description, games=entry.games, builtin=True
+            )
+            session.add(strategy)
+            session.flush()
+        elif not strategy.builtin:
+            raise InvalidStrategyError(
+                f"built-in strategy {entry.name!r} clashes with an uploaded strategy of the same name"
+            )
+        else:
+            if strategy.description != entry.description:
+                strategy.description = entry.description
+            if list(strategy.games) != entry.games:
+                strategy.games = entry.games
+        own = versions.get(strategy.id, [])
+        current = next((row for row in own if row.content_hash == digest), None)
+        if current is None:
+            _store_blob(session, entry.data)
+            current = StrategyVersion(
+                strategy_id=strategy.id,
+                version=_free_label(entry.version, digest, {row.version for row in own}),
+                content_hash=digest,
+                wit_version=wit,
+                language=entry.language,
+                size=len(entry.data),
+                deterministic=entry.deterministic,
+                status="active",
+            )
+            session.add(current)
+        elif current.status != "active":
+            current.status = "active"
+        for row in own:
+            if row is not current and row.status == "active":
+                row.status = "retired"
+        session.flush()
+        result.append(version_info(current, strategy))
+    return result
+
+
+def version_by_id(session: Session, version_id: int) -> StrategyVersionInfo:
+    """The stored version with this id; UnknownStrategyError if there is none."""
+    row = session.execute(_versions_query().where(StrategyVersion.id == version_id)).first()
+    if row is None:
+        raise UnknownStrategyError(f"no strategy version with id {version_id}")
+    return version_info(row[0], row[1])
+
+
+def component_bytes(session: Session, digest: str) -> bytes:
+    """The component stored under ``digest``; UnknownStrategyError if there is none."""
+    data = session.scalar(select(ComponentBlob.data).where(ComponentBlob.content_hash == digest))
+    if data is None:
+        raise UnknownStrategyError(f"no component with hash {digest}")
+    return data
+
+
+def _current_versions(session: Session, *, active_only: bool) -> dict[str, StrategyVersionInfo]:
+    """Per strategy name, the newest active version (or, with ``active_only=False``, the newest of any
+    status when none is active)."""
+    query = _versions_query().order_by(Strategy.name, StrategyVersion.id.desc())
+    if active_only:
+        query = query.where(StrategyVersion.status == "active")
+    current: dict[str, StrategyVersionInfo] = {}
+    for version, strategy in session.execute(query):
+        known = current.get(strategy.name)
+        if known is None or (known.status != "active" and version.status == "active"):
+            current[strategy.name] = version_info(version, strategy)
+    return current
+
+
+def _known_list(names: Sequence[str]) -> str:
+    if len(names) <= _KNOWN_LIST_CAP:
+        return ", ".join(names)
+    return f"{', '.join(names[:_KNOWN_LIST_CAP])}, ... ({len(names) - _KNOWN_LIST_CAP} more)"
+
+
+def active_versions(
+    session: Session, game: str, names: Sequence[str] | None = None
+) -> list[StrategyVersionInfo]:
+    """The current (newest active) version of each strategy that plays ``game``.
+
+    Without ``names``: all of them, ordered by name. With ``names``: exactly those, in the given order;
+    names that are unknown, have no active version or do not play ``game`` raise one UnknownStrategyError
+    naming them all and listing the strategies that are known for the game.
+    """
+    current = _current_versions(session, active_only=True)
+    playable = {name: info for name, info in current.items() if game in info.games}
+    if names is None:
+        return [playable[name] for name in sorted(playable)]
+    missing = [name for name in dict.fromkeys(names) if name not in playable]
+    if missing:
+        raise UnknownStrategyError(
+            _unknown_message(session, game, missing, current, playable), tuple(missing)
+        )
+    return [playable[name] for name in names]
+
+
+def _unknown_message(
+    session: Session,
+    game: str,
+    missing: list[str],
+    current: dict[str, StrategyVersionInfo],
+    playable: dict[str, StrategyVersionInfo],
+) -> str:
+    quoted = ", ".join(repr(name) for name in missing)
+    noun = "strategy" if len(missing) == 1 else "strategies"
+    known = f"known for {game}: {_known_list(sorted(playable))}" if playable else f"none known for {game}"
+    hints: list[str] = []
+    stored = set(session.scalars(select(Strategy.name).where(Strategy.name.in_(missing))))
+    for name in missing:
+        if name in current:
+            hints.append(f"{name!r} plays {', '.join(current[name].games)}, not {game}")
+        elif name in stored:
+            hints.append(f"{name!r} has no active version")
+    hint = f"; {'; '.join(hints)}" if hints else ""
+    return f"unknown {noun} {quoted} ({known}){hint}"
+
+
+def list_strategies(session: Session) -> list[StrategyVersionInfo]:
+    """Every strategy with its current version (newest active, else newest of any status), by name."""
+    current = _current_versions(session, active_only=False)
+    return [current[name] for name in sorted(current)]
+
+
+def strategy_versions(session: Session, name: str) -> list[StrategyVersionInfo]:
+    """All stored versions of strategy ``name``, newest first; UnknownStrategyError if there is none."""
+    rows = session.execute(_versions_query().where(Strategy.name == name).order_by(StrategyVersion.id.desc()))
+    result = [version_info(version, strategy) for version, strategy in rows]
+    if not result:
+        raise UnknownStrategyError(f"unknown strategy {name!r}", (name,))
+    return result

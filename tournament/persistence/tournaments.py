@@ -1,0 +1,622 @@
+"""Tournaments, their planned matches, recorded rounds and the queries that read them back.
+
+Functions take a Session and flush but never commit: wrap calls in ``with database.sessions.begin() as
+session:``. Bulk writes (entries, matches, rounds, logs) use Core ``insert()`` with executemany.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from tournament.persistence.errors import (
+    MatchAlreadyRecordedError,
+    UnknownMatchError,
+    UnknownTournamentError,
+)
+from tournament.persistence.models import (
+    PLAYERS,
+    TOURNAMENT_STATUSES,
+    Match,
+    MatchLog,
+    Round,
+    Strategy,
+    StrategyVersion,
+    Tournament,
+    TournamentEntry,
+    utcnow,
+)
+from tournament.persistence.strategies import StrategyVersionInfo, version_info
+from tournament.rules.forfeits import ForfeitReason
+from tournament.rules.records import RoundRecord
+from tournament.rules.scoring import MatchOutcome, MatchScore
+
+MAX_SEED = 2**63
+"""Seeds are stored as signed 64-bit integers: 0 <= seed < 2**63."""
+EXPORT_BATCH = 2000
+"""Rows fetched per round trip when streaming an export."""
+
+_ROUNDS = cast(Table, Round.__table__)
+_MATCHES = cast(Table, Match.__table__)
+_LOGS = cast(Table, MatchLog.__table__)
+_ENTRIES = cast(Table, TournamentEntry.__table__)
+_TERMINAL = ("finished", "failed", "cancelled")
+
+
+@dataclass(frozen=True, slots=True)
+class MatchPlan:
+    """One match to play, planned before the tournament starts (its seed derives from the pairing)."""
+
+    position: int
+    """Order within the tournament, from 0; unique per tournament."""
+    repetition: int
+    version_a_id: int
+    version_b_id: int
+    seed: int
+
+
+@dataclass(frozen=True, slots=True)
+class TournamentInfo:
+    """A stored tournament with its participants in seat order."""
+
+    id: int
+    game: str
+    rounds: int
+    repetitions: int
+    seed: int
+    noise: float
+    config: dict[str, Any]
+    engine_version: str
+    status: str
+    """'pending' | 'running' | 'finished' | 'failed' | 'cancelled'."""
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None
+    participants: tuple[StrategyVersionInfo, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MatchInfo:
+    """A planned or played match, with its players' strategy names."""
+
+    match_id: int
+    tournament_id: int
+    position: int
+    repetition: int
+    version_a_id: int
+    version_b_id: int
+    strategy_a: str
+    strategy_b: str
+    seed: int
+    status: str
+    """'pending' | 'finished'."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRow:
+    """One round of a tournament, flattened for CSV/JSON export."""
+
+    match_id: int
+    repetition: int
+    round: int
+    player_a: str
+    player_b: str
+    move_a: int | None
+    move_b: int | None
+    payoff_a: int
+    payoff_b: int
+    noise_a: bool
+    noise_b: bool
+    forfeit_a: str | None
+    forfeit_b: str | None
+    fuel_a: int
+    fuel_b: int
+
+
+def _check_seed(seed: int, what: str) -> None:
+    if not 0 <= seed < MAX_SEED:
+        raise ValueError(f"{what} seed {seed} is out of range (0 <= seed < 2**63)")
+
+
+def create_tournament(
+    session: Session,
+    *,
+    game: str,
+    rounds: int,
+    repetitions: int,
+    seed: int,
+    noise: float,
+    config: dict[str, Any],
+    engine_version: str,
+    participants: Sequence[StrategyVersionInfo],
+    matches: Sequence[MatchPlan],
+) -> int:
+    """Store a pending tournament, its participants (exact versions, in seat order) and all its matches.
+
+    Everything lands in the caller's transaction, so a tournament is never half created. Returns its id.
+    """
+    if rounds < 1:
+        raise ValueError(f"rounds must be at least 1, got {rounds}")
+    if repetitions < 1:
+        raise ValueError(f"repetitions must be at least 1, got {repetitions}")
+    if not 0.0 <= noise <= 1.0:
+        raise ValueError(f"noise must be a probability between 0 and 1, got {noise}")
+    _check_seed(seed, "tournament")
+    version_ids = [participant.version_id for participant in participants]
+    if len(set(version_ids)) != len(version_ids):
+        raise ValueError("a strategy version is listed twice among the participants")
+    allowed = set(version_ids)
+    positions = [plan.position for plan in matches]
+    if len(set(positions)) != len(positions):
+        raise ValueError("two matches share a position")
+    for plan in matches:
+        if plan.version_a_id not in allowed or plan.version_b_id not in allowed:
+            raise ValueError(f"match at position {plan.position} plays a version that is not a participant")
+        _check_seed(plan.seed, f"match {plan.position}")
+
+    tournament = Tournament(
+        game=game,
+        rounds=rounds,
+        repetitions=repetitions,
+        seed=seed,
+        noise=noise,
+        config=dict(config),
+        engine_version=engine_version,
+        status="pending",
+    )
+    session.add(tournament)
+    session.flush()
+    tournament_id = tournament.id
+    connection = session.connection()
+    if participants:
+        connection.execute(
+            insert(_ENTRIES),
+            [
+                {"tournament_id": tournament_id, "strategy_version_id": version_id, "seat": seat}
+                for seat, version_id in enumerate(version_ids)
+            ],
+        )
+    if matches:
+        connection.execute(
+            insert(_MATCHES),
+            [
+                {
+                    "tournament_id": tournament_id,
+                    "position": plan.position,
+                    "repetition": plan.repetition,
+                    "version_a_id": plan.version_a_id,
+                    "version_b_id": plan.version_b_id,
+                    "seed": plan.seed,
+                    "status": "pending",
+                }
+                for plan in matches
+            ],
+        )
+    return tournament_id
+
+
+def _participants(session: Session, tournament_ids: Sequence[int]) -> dict[int, list[StrategyVersionInfo]]:
+    query = (
+        select(TournamentEntry.tournament_id, StrategyVersion, Strategy)
+        .join(StrategyVersion, TournamentEntry.strategy_version_id == StrategyVersion.id)
+        .join(Strategy, StrategyVersion.strategy_id == Strategy.id)
+        .where(TournamentEntry.tournament_id.in_(tournament_ids))
+        .order_by(TournamentEntry.tournament_id, TournamentEntry.seat)
+    )
+    result: dict[int, list[StrategyVersionInfo]] = {}
+    for tournament_id, version, strategy in session.execute(query):
+        result.setdefault(tournament_id, []).append(version_info(version, strategy))
+    return result
+
+
+def _tournament_info(row: Tournament, participants: Sequence[StrategyVersionInfo]) -> TournamentInfo:
+    return TournamentInfo(
+        id=row.id,
+        game=row.game,
+        rounds=row.rounds,
+        repetitions=row.repetitions,
+        seed=row.seed,
+        noise=row.noise,
+        config=dict(row.config),
+        engine_version=row.engine_version,
+        status=row.status,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        error=row.error,
+        participants=tuple(participants),
+    )
+
+
+def get_tournament(session: Session, tournament_id: int) -> TournamentInfo:
+    """The tournament with this id; UnknownTournamentError ("no tournament with id 7") if there is none."""
+    row = session.get(Tournament, tournament_id, populate_existing=True)
+    if row is None:
+        raise UnknownTournamentError(f"no tournament with id {tournament_id}")
+    return _tournament_info(row, _participants(session, [tournament_id]).get(tournament_id, []))
+
+
+def list_tournaments(
+    session: Session, *, game: str | None = None, status: str | None = None, limit: int | None = None
+) -> list[TournamentInfo]:
+    """Stored tournaments, newest first, optionally filtered by game and status."""
+    query = select(Tournament).order_by(Tournament.id.desc())
+    if game is not None:
+        query = query.where(Tournament.game == game)
+    if status is not None:
+        query = query.where(Tournament.status == status)
+    if limit is not None:
+        query = query.limit(limit)
+    rows = list(session.scalars(query))
+    participants = _participants(session, [row.id for row in rows]) if rows else {}
+    return [_tournament_info(row, participants.get(row.id, [])) for row in rows]
+
+
+def set_status(session: Session, tournament_id: int, status: str, *, error: str | None = None) -> None:
+    """Move a tournament to ``status``, keeping its timestamps meaningful.
+
+    'running' stamps ``started_at`` on the first start only (a resumed run keeps it) and clears
+    ``finished_at``; 'finished', 'failed' and 'cancelled' stamp ``finished_at``. ``error`` replaces the
+    stored error (None clears it).
+    """
+    if status not in TOURNAMENT_STATUSES:
+        raise ValueError(f"invalid tournament status {status!r}: one of {', '.join(TOURNAMENT_STATUSES)}")
+    row = session.get(Tournament, tournament_id)
+    if row is None:
+        raise UnknownTournamentError(f"no tournament with id {tournament_id}")
+    now = utcnow()
+    row.status = status
+    row.error = error
+    if status == "running":
+        if row.started_at is None:
+            row.started_at = now
+        row.finished_at = None
+    elif status in _TERMINAL:
+        row.finished_at = now
+    else:
+        row.finished_at = None
+    session.flush()
+
+
+def _names_query() -> tuple[type[StrategyVersion], type[StrategyVersion], type[Strategy], type[Strategy]]:
+    """Aliases to join a match's two versions to their two strategies (for the players' names)."""
+    return aliased(StrategyVersion), aliased(StrategyVersion), aliased(Strategy), aliased(Strategy)
+
+
+def list_matches(session: Session, tournament_id: int, *, pending_only: bool = False) -> list[MatchInfo]:
+    """The tournament's matches ordered by position (only the unplayed ones with ``pending_only``)."""
+    version_a, version_b, strategy_a, strategy_b = _names_query()
+    query = (
+        select(
+            Match.id,
+            Match.position,
+            Match.repetition,
+            Match.version_a_id,
+            Match.version_b_id,
+            strategy_a.name,
+            strategy_b.name,
+            Match.seed,
+            Match.status,
+        )
+        .join(version_a, Match.version_a_id == version_a.id)
+        .join(strategy_a, version_a.strategy_id == strategy_a.id)
+        .join(version_b, Match.version_b_id == version_b.id)
+        .join(strategy_b, version_b.strategy_id == strategy_b.id)
+        .where(Match.tournament_id == tournament_id)
+        .order_by(Match.position)
+    )
+    if pending_only:
+        query = query.where(Match.status == "pending")
+    return [
+        MatchInfo(
+            match_id=row[0],
+            tournament_id=tournament_id,
+            position=row[1],
+            repetition=row[2],
+            version_a_id=row[3],
+            version_b_id=row[4],
+            strategy_a=row[5],
+            strategy_b=row[6],
+            seed=row[7],
+            status=row[8],
+        )
+        for row in session.execute(query)
+    ]
+
+
+def match_counts(session: Session, tournament_id: int) -> tuple[int, int]:
+    """(finished, total) matches of a tournament, for progress displays."""
+    finished, total = session.execute(
+        select(
+            func.count().filter(Match.status == "finished"),
+            func.count(),
+        ).where(Match.tournament_id == tournament_id)
+    ).one()
+    return int(finished), int(total)
+
+
+def _reason(value: str | None) -> str | None:
+    """Store a forfeit reason by its value, refusing anything that is not a ForfeitReason."""
+    return None if value is None else ForfeitReason(value).value
+
+
+def record_match(
+    session: Session,
+    match_id: int,
+    *,
+    score: MatchScore,
+    rounds: Sequence[RoundRecord],
+    first_forfeits: tuple[tuple[str | None, str | None], tuple[str | None, str | None]],
+    logs: Sequence[tuple[str, int, str]] = (),
+) -> None:
+    """Store a played match: its rounds, its strategies' log lines and its score, in the caller's transaction.
+
+    Rows left by an interrupted earlier attempt (a resumed run) are deleted first. The match row is
+    flipped from 'pending' to 'finished' by the first statement, so a concurrent or repeated recording of
+    the same match waits for the row lock and then fails with MatchAlreadyRecordedError: nothing is counted
+    twice. ``first_forfeits`` is ((reason_a, detail_a), (reason_b, detail_b)); ``logs`` is
+    (player 'a' | 'b', round, message).
+    """
+    if len(rounds) != score.rounds:
+        raise ValueError(f"score covers {score.rounds} rounds but {len(rounds)} round records were given")
+    (reason_a, detail_a), (reason_b, detail_b) = first_forfeits
+    for player, _, _ in logs:
+        if player not in PLAYERS:
+            raise ValueError(f"log player must be 'a' or 'b', got {player!r}")
+    round_rows = [
+        {
+            "match_id": match_id,
+            "round": record.index,
+            "move_a": record.move_a,
+            "move_b": record.move_b,
+            "payoff_a": record.payoff_a,
+            "payoff_b": record.payoff_b,
+            "noise_a": record.noise_a,
+            "noise_b": record.noise_b,
+            "forfeit_a": _reason(record.forfeit_a),
+            "forfeit_b": _reason(record.forfeit_b),
+            "fuel_a": record.fuel_a,
+            "fuel_b": record.fuel_b,
+        }
+        for record in rounds
+    ]
+    connection = session.connection()
+    updated = connection.execute(
+        update(_MATCHES)
+        .where(_MATCHES.c.id == match_id, _MATCHES.c.status == "pending")
+        .values(
+            status="finished",
+            outcome=MatchOutcome(score.outcome).value,
+            rounds_played=score.rounds,
+            total_a=score.total_a,
+            total_b=score.total_b,
+            wins_a=score.wins_a,
+            wins_b=score.wins_b,
+            draws=score.draws,
+            forfeits_a=score.forfeits_a,
+            forfeits_b=score.forfeits_b,
+            forfeit_reason_a=_reason(reason_a),
+            forfeit_reason_b=_reason(reason_b),
+            detail_a=detail_a,
+            detail_b=detail_b,
+            finished_at=utcnow(),
+        )
+    )
+    if updated.rowcount != 1:
+        status = connection.execute(select(_MATCHES.c.status).where(_MATCHES.c.id == match_id)).scalar()
+        if status is None:
+            raise UnknownMatchError(f"no match with id {match_id}")
+        raise MatchAlreadyRecordedError(f"match {match_id} is already recorded; refusing to count it twice")
+    connection.execute(delete(_ROUNDS).where(_ROUNDS.c.match_id == match_id))
+    connection.execute(delete(_LOGS).where(_LOGS.c.match_id == match_id))
+    if round_rows:
+        connection.execute(insert(_ROUNDS), round_rows)
+    if logs:
+        connection.execute(
+            insert(_LOGS),
+            [
+                {"match_id": match_id, "player": player, "round": index, "message": message}
+                for player, index, message in logs
+            ],
+        )
+
+
+def match_summaries(session: Session, tournament_id: int) -> list[tuple[str, str, MatchScore]]:
+    """(strategy a, strategy b, score) of every finished match of the tournament, by position."""
+    version_a, version_b, strategy_a, strategy_b = _names_query()
+    query = (
+        select(
+            strategy_a.name,
+            strategy_b.name,
+            Match.rounds_played,
+            Match.total_a,
+            Match.total_b,
+            Match.wins_a,
+            Match.wins_b,
+            Match.draws,
+            Match.forfeits_a,
+            Match.forfeits_b,
+            Match.outcome,
+        )
+        .join(version_a, Match.version_a_id == version_a.id)
+        .join(strategy_a, version_a.strategy_id == strategy_a.id)
+        .join(version_b, Match.version_b_id == version_b.id)
+        .join(strategy_b, version_b.strategy_id == strategy_b.id)
+        .where(Match.tournament_id == tournament_id, Match.status == "finished")
+        .order_by(Match.position)
+    )
+    return [
+        (
+            row[0],
+            row[1],
+            MatchScore(
+                rounds=row[2] or 0,
+                total_a=row[3] or 0,
+                total_b=row[4] or 0,
+                wins_a=row[5] or 0,
+                wins_b=row[6] or 0,
+                draws=row[7] or 0,
+                forfeits_a=row[8] or 0,
+                forfeits_b=row[9] or 0,
+                outcome=MatchOutcome(row[10]),
+            ),
+        )
+        for row in session.execute(query)
+    ]
+
+
+def _version_ids(session: Session, name: str) -> set[int]:
+    return set(
+        session.scalars(
+            select(StrategyVersion.id)
+            .join(Strategy, StrategyVersion.strategy_id == Strategy.id)
+            .where(Strategy.name == name)
+        )
+    )
+
+
+def meeting_history(
+    session: Session,
+    *,
+    strategy_a: str,
+    strategy_b: str,
+    game: str,
+    before_match_id: int | None = None,
+    within_tournament: int | None = None,
+    before_tournament: int | None = None,
+    limit: int,
+) -> list[RoundRecord]:
+    """The last ``limit`` rounds (oldest first) that ``strategy_a`` and ``strategy_b`` played in ``game``.
+
+    Both seat orders count; rounds are seen from ``strategy_a``'s side. Only finished matches count, in
+    match-id order ("most recent" = highest id). ``within_tournament`` keeps one tournament,
+    ``before_tournament`` only earlier tournaments and ``before_match_id`` only matches with smaller ids.
+    For reproducible runs pass filters that select matches finished before the run started (e.g.
+    ``before_tournament``): matches of the running tournament finish in an order that depends on workers.
+    Two small indexed queries: the newest qualifying matches, then their last rounds by primary key.
+    """
+    if limit <= 0:
+        return []
+    ids_a = _version_ids(session, strategy_a)
+    ids_b = ids_a if strategy_b == strategy_a else _version_ids(session, strategy_b)
+    if not ids_a or not ids_b:
+        return []
+    pair = or_(
+        and_(Match.version_a_id.in_(ids_a), Match.version_b_id.in_(ids_b)),
+        and_(Match.version_a_id.in_(ids_b), Match.version_b_id.in_(ids_a)),
+    )
+    query = (
+        select(Match.id, Match.version_a_id, Match.rounds_played)
+        .join(Tournament, Match.tournament_id == Tournament.id)
+        .where(pair, Match.status == "finished", Match.rounds_played > 0, Tournament.game == game)
+        .order_by(Match.id.desc())
+        .limit(limit)
+    )
+    if before_match_id is not None:
+        query = query.where(Match.id < before_match_id)
+    if within_tournament is not None:
+        query = query.where(Match.tournament_id == within_tournament)
+    if before_tournament is not None:
+        query = query.where(Match.tournament_id < before_tournament)
+    swapped: dict[int, bool] = {}
+    covered = 0
+    for match_id, version_a_id, rounds_played in session.execute(query):
+        swapped[match_id] = strategy_a != strategy_b and version_a_id not in ids_a
+        covered += rounds_played or 0
+        if covered >= limit:
+            break
+    if not swapped:
+        return []
+    rows = session.execute(
+        select(
+            Round.match_id,
+            Round.round,
+            Round.move_a,
+            Round.move_b,
+            Round.payoff_a,
+            Round.payoff_b,
+            Round.noise_a,
+            Round.noise_b,
+            Round.forfeit_a,
+            Round.forfeit_b,
+            Round.fuel_a,
+            Round.fuel_b,
+        )
+        .where(Round.match_id.in_(list(swapped)))
+        .order_by(Round.match_id.desc(), Round.round.desc())
+        .limit(limit)
+    )
+    history: list[RoundRecord] = []
+    for match_id, index, move_a, move_b, pay_a, pay_b, noise_a, noise_b, fa, fb, fuel_a, fuel_b in rows:
+        record = RoundRecord(
+            index=index,
+            move_a=move_a,
+            move_b=move_b,
+            payoff_a=pay_a,
+            payoff_b=pay_b,
+            noise_a=noise_a,
+            noise_b=noise_b,
+            forfeit_a=None if fa is None else ForfeitReason(fa),
+            forfeit_b=None if fb is None else ForfeitReason(fb),
+            fuel_a=fuel_a,
+            fuel_b=fuel_b,
+        )
+        history.append(record.swapped() if swapped[match_id] else record)
+    history.reverse()
+    return history
+
+
+def iter_export_rows(session: Session, tournament_id: int) -> Iterator[ExportRow]:
+    """Every round of the tournament ordered by match position then round, streamed in batches.
+
+    The rows come from a server-side cursor on PostgreSQL (``yield_per``), so memory stays flat however
+    large the tournament; keep the session open while iterating.
+    """
+    if session.get(Tournament, tournament_id) is None:
+        raise UnknownTournamentError(f"no tournament with id {tournament_id}")
+    version_a, version_b, strategy_a, strategy_b = _names_query()
+    query = (
+        select(
+            Match.id.label("match_id"),
+            Match.repetition,
+            Round.round,
+            strategy_a.name.label("player_a"),
+            strategy_b.name.label("player_b"),
+            Round.move_a,
+            Round.move_b,
+            Round.payoff_a,
+            Round.payoff_b,
+            Round.noise_a,
+            Round.noise_b,
+            Round.forfeit_a,
+            Round.forfeit_b,
+            Round.fuel_a,
+            Round.fuel_b,
+        )
+        .join(Round, Round.match_id == Match.id)
+        .join(version_a, Match.version_a_id == version_a.id)
+        .join(strategy_a, version_a.strategy_id == strategy_a.id)
+        .join(version_b, Match.version_b_id == version_b.id)
+        .join(strategy_b, version_b.strategy_id == strategy_b.id)
+        .where(Match.tournament_id == tournament_id)
+        .order_by(Match.position, Round.round)
+        .execution_options(yield_per=EXPORT_BATCH)
+    )
+    for row in session.execute(query):
+        yield ExportRow(**row._asdict())
+
+
+def match_logs(session: Session, match_id: int) -> list[tuple[str, int, str]]:
+    """The log lines of one match as (player, round, message), in the order they were written."""
+    rows = session.execute(
+        select(MatchLog.player, MatchLog.round, MatchLog.message)
+        .where(MatchLog.match_id == match_id)
+        .order_by(MatchLog.id)
+    )
+    return [(player, index, message) for player, index, message in rows]
