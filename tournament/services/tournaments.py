@@ -1,0 +1,269 @@
+"""Creating, running and reading tournaments: the glue between rules, sandbox, orchestration and storage."""
+
+from __future__ import annotations
+
+import enum
+import os
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from itertools import groupby
+from pathlib import Path
+
+import anyio
+
+from tournament import ENGINE_VERSION
+from tournament.orchestration.jobs import MatchJob, Seat
+from tournament.orchestration.match import MatchPlayed
+from tournament.orchestration.pairing import round_robin
+from tournament.orchestration.runner import run_chains
+from tournament.persistence import strategies as strategy_repo
+from tournament.persistence import tournaments as tournament_repo
+from tournament.persistence.database import Database
+from tournament.persistence.tournaments import MatchInfo, MatchPlan, TournamentInfo
+from tournament.rules.games import get_game
+from tournament.rules.records import RoundRecord
+from tournament.rules.seeds import SEED_BITS, derive_seed, opponent_id
+from tournament.rules.standings import MatchSummary, Standing, compute_standings
+from tournament.sandbox.errors import BadComponentError
+from tournament.sandbox.limits import SandboxLimits
+from tournament.sandbox.runtime import SandboxRuntime
+from tournament.services.errors import InvalidRequestError
+
+MAX_ROUNDS = 1_000_000
+
+
+class HistoryScope(enum.StrEnum):
+    """Which earlier meetings of two strategies a match's players are told about."""
+
+    NONE = "none"
+    TOURNAMENT = "tournament"
+    """Earlier repetitions in the same tournament (the default: results depend only on seed and field)."""
+    ALL = "all"
+    """Also meetings in earlier tournaments of the same game: results then depend on the database's past."""
+
+
+@dataclass(frozen=True, slots=True)
+class TournamentRequest:
+    game: str
+    rounds: int
+    seed: int | None = None
+    """None: a fresh random seed, recorded so the run can be reproduced."""
+    strategies: Sequence[str] | None = None
+    """None: every active strategy that plays the game."""
+    repetitions: int = 1
+    noise: float = 0.0
+    hidden_rounds: bool = False
+    history: HistoryScope = HistoryScope.TOURNAMENT
+    limits: SandboxLimits = field(default_factory=SandboxLimits)
+
+
+def create_tournament(db: Database, request: TournamentRequest) -> int:
+    """Validate the request, snapshot the participants' exact versions and plan every match."""
+    game = get_game(request.game)
+    if not 1 <= request.rounds <= MAX_ROUNDS:
+        raise InvalidRequestError(f"rounds must be between 1 and {MAX_ROUNDS}, got {request.rounds}")
+    if request.repetitions < 1:
+        raise InvalidRequestError(f"repetitions must be at least 1, got {request.repetitions}")
+    if not 0.0 <= request.noise <= 1.0:
+        raise InvalidRequestError(f"noise must be a probability between 0 and 1, got {request.noise}")
+    seed = secrets.randbits(SEED_BITS) if request.seed is None else request.seed
+    if not 0 <= seed < 2**SEED_BITS:
+        raise InvalidRequestError(f"seed must be between 0 and 2**{SEED_BITS} - 1, got {seed}")
+    if request.strategies is not None and len(set(request.strategies)) != len(request.strategies):
+        raise InvalidRequestError("each strategy may be listed only once")
+    with db.sessions.begin() as session:
+        participants = strategy_repo.active_versions(session, game.name, request.strategies)
+        if len(participants) < 2:
+            raise InvalidRequestError(
+                f"a tournament needs at least 2 strategies that play {game.name}, found {len(participants)}"
+            )
+        pairings = round_robin([p.name for p in participants], repetitions=request.repetitions, seed=seed)
+        plans = [
+            MatchPlan(
+                position=pairing.position,
+                repetition=pairing.repetition,
+                version_a_id=participants[pairing.a].version_id,
+                version_b_id=participants[pairing.b].version_id,
+                seed=pairing.seed,
+            )
+            for pairing in pairings
+        ]
+        config: dict[str, object] = {
+            "limits": request.limits.to_dict(),
+            "hidden_rounds": request.hidden_rounds,
+            "history": str(request.history),
+        }
+        return tournament_repo.create_tournament(
+            session,
+            game=game.name,
+            rounds=request.rounds,
+            repetitions=request.repetitions,
+            seed=seed,
+            noise=request.noise,
+            config=config,
+            engine_version=ENGINE_VERSION,
+            participants=participants,
+            matches=plans,
+        )
+
+
+ProgressCallback = Callable[[MatchInfo, MatchPlayed], None]
+
+
+def run_tournament(
+    db: Database,
+    tournament_id: int,
+    *,
+    workers: int | None = None,
+    on_match: ProgressCallback | None = None,
+    cache_dir: Path | None = None,
+) -> TournamentInfo:
+    """Play every pending match and record it; a failure of the engine itself marks the tournament failed."""
+    with db.sessions() as session:
+        info = tournament_repo.get_tournament(session, tournament_id)
+        pending = tournament_repo.list_matches(session, tournament_id, pending_only=True)
+    if info.status == "finished":
+        return info
+    limits = SandboxLimits.from_dict(dict(info.config["limits"]))
+    workers = workers or os.cpu_count() or 1
+    runtime = SandboxRuntime(limits.stack_bytes, cache_dir)
+    try:
+        with db.sessions.begin() as session:
+            tournament_repo.set_status(session, tournament_id, "running")
+        rejected = _prepare_participants(db, info, runtime)
+        chains = [
+            list(chain)
+            for _, chain in groupby(
+                sorted(pending, key=lambda m: (m.version_a_id, m.version_b_id, m.position)),
+                key=lambda m: (m.version_a_id, m.version_b_id),
+            )
+        ]
+        chains.sort(key=lambda chain: chain[0].position)
+        plan = _JobPlanner(db, info, limits, rejected, cache_dir)
+
+        def record(match: MatchInfo, played: MatchPlayed) -> None:
+            _record(db, match, played)
+            if on_match is not None:
+                on_match(match, played)
+
+        anyio.run(
+            lambda: run_chains(chains, workers=workers, build_job=plan.job, on_done=record, runtime=runtime)
+        )
+    except BaseException as error:
+        with db.sessions.begin() as session:
+            tournament_repo.set_status(
+                session, tournament_id, "failed", error=str(error) or type(error).__name__
+            )
+        raise
+    finally:
+        runtime.close()
+    with db.sessions.begin() as session:
+        tournament_repo.set_status(session, tournament_id, "finished")
+    with db.sessions() as session:
+        return tournament_repo.get_tournament(session, tournament_id)
+
+
+def _prepare_participants(db: Database, info: TournamentInfo, runtime: SandboxRuntime) -> dict[str, str]:
+    """Compile (or load cached artifacts of) every participant once; returns rejected hashes -> reason."""
+    rejected: dict[str, str] = {}
+    for participant in info.participants:
+        digest = participant.content_hash
+        try:
+            if runtime.prepare_cached(digest) is None:
+                with db.sessions() as session:
+                    data = strategy_repo.component_bytes(session, digest)
+                runtime.prepare(data, digest)
+        except BadComponentError as error:
+            rejected[digest] = str(error)
+    return rejected
+
+
+@dataclass(frozen=True, slots=True)
+class _JobPlanner:
+    """Turns a planned match into a self-contained job, reading the players' history from the database."""
+
+    db: Database
+    info: TournamentInfo
+    limits: SandboxLimits
+    rejected: dict[str, str]
+    cache_dir: Path | None
+
+    def job(self, match: MatchInfo) -> MatchJob:
+        versions = {p.version_id: p for p in self.info.participants}
+        version_a, version_b = versions[match.version_a_id], versions[match.version_b_id]
+        history = self._history(match)
+        return MatchJob(
+            match_id=match.match_id,
+            game=self.info.game,
+            rounds=self.info.rounds,
+            seed=match.seed,
+            noise=self.info.noise,
+            hidden_rounds=bool(self.info.config.get("hidden_rounds", False)),
+            limits=self.limits,
+            a=Seat(
+                strategy=version_a.name,
+                digest=version_a.content_hash,
+                seed=derive_seed(match.seed, "a"),
+                opponent=opponent_id(version_b.name),
+                history=history,
+                rejected=self.rejected.get(version_a.content_hash),
+            ),
+            b=Seat(
+                strategy=version_b.name,
+                digest=version_b.content_hash,
+                seed=derive_seed(match.seed, "b"),
+                opponent=opponent_id(version_a.name),
+                history=tuple(r.swapped() for r in history),
+                rejected=self.rejected.get(version_b.content_hash),
+            ),
+            cache_dir=str(self.cache_dir) if self.cache_dir else None,
+        )
+
+    def _history(self, match: MatchInfo) -> tuple[RoundRecord, ...]:
+        scope = HistoryScope(str(self.info.config.get("history", HistoryScope.TOURNAMENT)))
+        if scope is HistoryScope.NONE or self.limits.history_cap == 0:
+            return ()
+        with self.db.sessions() as session:
+            rounds = tournament_repo.meeting_history(
+                session,
+                strategy_a=match.strategy_a,
+                strategy_b=match.strategy_b,
+                game=self.info.game,
+                before_match_id=match.match_id,
+                within_tournament=self.info.id if scope is HistoryScope.TOURNAMENT else None,
+                limit=self.limits.history_cap,
+            )
+        return tuple(rounds)
+
+
+def _record(db: Database, match: MatchInfo, played: MatchPlayed) -> None:
+    forfeits = tuple(
+        (None, None) if f is None else (str(f.reason), f.detail)
+        for f in (played.first_forfeit_a, played.first_forfeit_b)
+    )
+    with db.sessions.begin() as session:
+        tournament_repo.record_match(
+            session,
+            match.match_id,
+            score=played.score,
+            rounds=played.rounds,
+            first_forfeits=(forfeits[0], forfeits[1]),
+            logs=played.logs,
+        )
+
+
+def tournament_standings(db: Database, tournament_id: int) -> list[Standing]:
+    """Standings from the recorded matches (ranked by the game's rule)."""
+    with db.sessions() as session:
+        info = tournament_repo.get_tournament(session, tournament_id)
+        summaries = [
+            MatchSummary(strategy_a, strategy_b, score)
+            for strategy_a, strategy_b, score in tournament_repo.match_summaries(session, tournament_id)
+        ]
+    return compute_standings(get_game(info.game), summaries, [p.name for p in info.participants])
+
+
+def get_tournament(db: Database, tournament_id: int) -> TournamentInfo:
+    with db.sessions() as session:
+        return tournament_repo.get_tournament(session, tournament_id)
