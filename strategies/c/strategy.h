@@ -4,8 +4,10 @@
  * is reachable offline), so a strategy file only defines two functions:
  *
  *   static void on_begin(const match_setup *setup);     called once per instance, before round `first_round`
- *   static uint32_t on_move(const round_result *last);  called once per round; `last` is NULL on round 0
+ *   static uint32_t on_move(const round_result *last);  called once per round, returns the move
  *
+ * `last` is the previous round, or NULL when there is nothing new: on round 0, and on the first call after
+ * a restart (begin with `first_round > 0`), whose previous round is already the last entry of the history.
  * No libc. A move of -1 in a round_result means that side forfeited the round. `setup->history` holds the
  * rounds of earlier meetings with this opponent, then (after a restart, `first_round > 0`) this match's
  * earlier rounds: see match_rounds_start(). The strings of `setup` are only valid during on_begin;
@@ -45,7 +47,7 @@ typedef struct {
 
 /* Implemented by each strategy. */
 static void on_begin(const match_setup *setup);
-/* `last` is NULL on the first round. Returns the move index. */
+/* `last` is NULL on the first round (and right after a restart). Returns the move index. */
 static uint32_t on_move(const round_result *last);
 
 IMPORT("tournament:strategy/host@1.0.0", "log") void host_log_raw(const char *ptr, uint32_t len);
@@ -100,6 +102,7 @@ _Static_assert(sizeof(raw_round) == 24, "list<round-result> element is 24 bytes"
 #define HISTORY_CAP 2048
 #endif
 static round_result history_buf[HISTORY_CAP > 0 ? HISTORY_CAP : 1];
+static int last_is_in_history; /* set by a restart: the next `last` repeats the history's final round */
 
 EXPORT("tournament:strategy/player@1.0.0#begin")
 void wit_begin(const char *game, uint32_t game_len, const wit_string *moves, uint32_t n_moves,
@@ -117,6 +120,7 @@ void wit_begin(const char *game, uint32_t game_len, const wit_string *moves, uin
         {game, game_len}, moves, n_moves, has_rounds != 0, rounds, seed, opponent,
         history_buf, keep, first_round,
     };
+    last_is_in_history = first_round > 0 && n_history > 0;
     on_begin(&setup);
     arena_used = 0; /* begin's arguments are dead now: a later begin reuses the space */
     heap_top = heap_base;
@@ -125,7 +129,10 @@ void wit_begin(const char *game, uint32_t game_len, const wit_string *moves, uin
 EXPORT("tournament:strategy/player@1.0.0#next-move")
 uint32_t wit_next_move(int32_t has_last, int32_t my_tag, int32_t my_move, int32_t their_tag,
                        int32_t their_move, int32_t my_payoff, int32_t their_payoff) {
-    if (!has_last) return on_move(NULL);
+    if (!has_last || last_is_in_history) {
+        last_is_in_history = 0;
+        return on_move(NULL);
+    }
     round_result last = {
         my_tag ? my_move : -1, their_tag ? their_move : -1, my_payoff, their_payoff,
     };
@@ -154,6 +161,21 @@ static inline uint32_t rps_beat(uint32_t m, uint32_t n) { return (m + 1) % n; }
 static inline int rps_payoff(uint32_t a, uint32_t b, uint32_t n) {
     uint32_t d = (a + n - b) % n;
     return d == 0 ? 0 : (d & 1) ? 1 : -1;
+}
+
+/* Minimal text formatting for host_log: append to a buffer, return the new end (caller sizes the buffer). */
+static inline char *append_str(char *out, const char *s) {
+    while (*s) *out++ = *s++;
+    *out = 0;
+    return out;
+}
+static inline char *append_uint(char *out, uint32_t v) {
+    char digits[10];
+    int n = 0;
+    do digits[n++] = (char)('0' + v % 10), v /= 10; while (v);
+    while (n) *out++ = digits[--n];
+    *out = 0;
+    return out;
 }
 
 /* splitmix64: small, fast, good enough for strategy randomness, seeded from setup->seed. */
