@@ -19,10 +19,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from wasmtime.component import Record
-
 from tournament.rules.records import RoundRecord
-from tournament.sandbox import contract
+from tournament.sandbox.artifacts import content_hash
+from tournament.sandbox.fastcall import NextMoveCall, StockNextMoveCall, round_record
 from tournament.sandbox.limits import SandboxLimits
 from tournament.sandbox.player import PlayerSetup, WasmPlayer
 from tournament.sandbox.runtime import SandboxRuntime
@@ -40,39 +39,56 @@ def _median_us(run: Callable[[], None], calls: int, repeats: int) -> float:
     return statistics.median(samples)
 
 
-def bench_call_overhead(calls: int, repeats: int) -> tuple[float, float]:
-    """Median microseconds per next-move call: (stock Func.__call__, engine player)."""
+def bench_call_overhead(calls: int, repeats: int) -> dict[str, float]:
+    """Median microseconds per next-move call through each path, on the same trivial component."""
     data = (BUILD / "constant.wasm").read_bytes()
     limits = SandboxLimits()
+    last = RoundRecord(0, 1, 2, -1, 1)
+    record = round_record((1, 2, -1, 1))
+    results: dict[str, float] = {}
     with SandboxRuntime(limits.stack_bytes) as runtime:
         runtime.prepare(data)
-        from tournament.sandbox.artifacts import content_hash
-
-        digest = content_hash(data)
+        component = runtime.component(content_hash(data))
         setup = PlayerSetup("rps", ("rock", "paper", "scissors"), 1000, 1, 2)
-        player = WasmPlayer(runtime.engine, runtime.component(digest), setup, limits, runtime.ticker)
-        if player.start() is not None:
-            raise SystemExit("constant.wasm failed to start")
-        store, func = player._store, player._next_move  # the same instance for both paths
-        assert store is not None and func is not None
-        last = RoundRecord(0, 1, 2, -1, 1)
-        record = Record()
-        for name, value in (("my-move", 1), ("their-move", 2), ("my-payoff", -1), ("their-payoff", 1)):
-            setattr(record, name, value)
+
+        def started(fast: bool) -> WasmPlayer:
+            player = WasmPlayer(runtime.engine, component, setup, limits, runtime.ticker, fast=fast)
+            if player.start() is not None:
+                raise SystemExit("constant.wasm failed to start")
+            return player
+
+        stock_player = started(fast=False)
+        stock_call = stock_player._call
+        assert isinstance(stock_call, StockNextMoveCall)
+        store, func = stock_call._store, stock_call._func
 
         def stock() -> None:
             for _ in range(calls):
                 store.set_fuel(limits.fuel_per_move)
                 func(store, record)
 
-        def engine() -> None:
-            for _ in range(calls):
-                player.next_move(last)
+        def player_loop(player: WasmPlayer) -> Callable[[], None]:
+            def run() -> None:
+                for _ in range(calls):
+                    player.next_move(last)
                 player._seen.clear()
 
-        stock_us = _median_us(stock, calls, repeats)
-        engine_us = _median_us(engine, calls, repeats)
-    return stock_us, engine_us
+            return run
+
+        fast_player = started(fast=True)
+        fast_call = fast_player._call
+        assert isinstance(fast_call, NextMoveCall)
+        key = (1, 2, -1, 1)
+
+        def fast_only() -> None:
+            for _ in range(calls):
+                fast_call(key, limits.fuel_per_move, 100)
+
+        results["stock Func.__call__ (+ set_fuel)"] = _median_us(stock, calls, repeats)
+        results["engine fast call (NextMoveCall)"] = _median_us(fast_only, calls, repeats)
+        results["engine player, stock path"] = _median_us(player_loop(stock_player), calls, repeats)
+        results["engine player, fast path"] = _median_us(player_loop(fast_player), calls, repeats)
+    return results
 
 
 def bench_tournament(game: str, strategies: list[str], rounds: int, workers: int) -> float:
@@ -83,7 +99,9 @@ def bench_tournament(game: str, strategies: list[str], rounds: int, workers: int
     with tempfile.TemporaryDirectory() as tmp:
         db = open_database(f"sqlite:///{tmp}/bench.db", builtins_manifest=BUILD / "manifest.json")
         try:
-            tid = create_tournament(db, TournamentRequest(game=game, rounds=rounds, seed=1, strategies=strategies))
+            tid = create_tournament(
+                db, TournamentRequest(game=game, rounds=rounds, seed=1, strategies=strategies)
+            )
             n = len(strategies)
             start = time.perf_counter()
             run_tournament(db, tid, workers=workers)
@@ -100,17 +118,20 @@ IPD_FIELD = [
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="fewer calls and repeats (a smoke run)")
     args = parser.parse_args()
     calls, repeats = (2_000, 3) if args.quick else (20_000, 5)
     cores = os.cpu_count() or 1
     print(f"machine: {cores} cores, Python {sys.version.split()[0]}")
 
-    stock, engine = bench_call_overhead(calls, repeats)
-    print("\n1. host overhead per next-move call (median of {} x {} calls)".format(repeats, calls))
-    print(f"   stock Func.__call__          {stock:8.2f} us")
-    print(f"   engine WasmPlayer.next_move  {engine:8.2f} us   (engine / stock = {engine / stock:.2f})")
+    timings = bench_call_overhead(calls, repeats)
+    stock = timings["stock Func.__call__ (+ set_fuel)"]
+    print(f"\n1. host overhead per next-move call, trivial component (median of {repeats} x {calls} calls)")
+    for name, micros in timings.items():
+        print(f"   {name:36} {micros:8.2f} us   stock / this = {stock / micros:5.1f}x")
 
     print("\n2. tournament throughput, every round persisted to SQLite")
     rounds = 50 if args.quick else 200

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ class Cli:
             )
         return result
 
-    def json(self, *args: str) -> list[dict[str, object]]:
+    def json(self, *args: str) -> list[dict[str, Any]]:
         data = json.loads(self(*args, "--json").stdout)
         assert isinstance(data, list)
         return data

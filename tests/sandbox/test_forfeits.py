@@ -28,20 +28,35 @@ def test_infinite_loop_forfeits_each_round_for_fuel_and_restarts(
     played = play_local_match(looping, rock, rounds=3, limits=FAST, runtime=runtime)
     assert [r.forfeit_a for r in played.rounds] == [ForfeitReason.FUEL] * 3
     assert all(r.fuel_a == FAST.fuel_per_move for r in played.rounds)
-    assert played.first_forfeit_a is not None and played.first_forfeit_a.detail == "fuel budget exhausted"
-    assert played.score.forfeits_a == 3 and played.score.total_b == 3
+    assert played.first_forfeit_a is not None
+    assert played.first_forfeit_a.detail == "fuel budget exhausted"
+    assert played.score.forfeits_a == 3
+    assert played.score.total_b == 3
 
 
-def test_fuel_forfeit_loses_only_that_round(wat_component: Build, rock: bytes, runtime: SandboxRuntime) -> None:
+def test_fuel_forfeit_loses_only_that_round(
+    wat_component: Build, rock: bytes, runtime: SandboxRuntime
+) -> None:
     # Loops only on round 3; after the restart `begin` reports first-round 4 and play resumes (paper = 1).
     once = wat_component("local.get $r i32.const 3 i32.eq (if (then (loop $l br $l))) i32.const 1")
     played = play_local_match(once, rock, rounds=8, limits=FAST, runtime=runtime)
-    assert [r.forfeit_a for r in played.rounds] == [None, None, None, ForfeitReason.FUEL, None, None, None, None]
+    assert [r.forfeit_a for r in played.rounds] == [
+        None,
+        None,
+        None,
+        ForfeitReason.FUEL,
+        None,
+        None,
+        None,
+        None,
+    ]
     assert [r.move_a for r in played.rounds] == [1, 1, 1, None, 1, 1, 1, 1]
     assert played.score.wins_a == 7
 
 
-def test_wall_clock_backstop_forfeits_with_timeout(wat_component: Build, rock: bytes, runtime: SandboxRuntime) -> None:
+def test_wall_clock_backstop_forfeits_with_timeout(
+    wat_component: Build, rock: bytes, runtime: SandboxRuntime
+) -> None:
     looping = wat_component("(loop $forever br $forever) i32.const 0")
     generous_fuel = SandboxLimits(fuel_per_move=10**15, setup_fuel=10**15, timeout_ms=50)
     played = play_local_match(looping, rock, rounds=2, limits=generous_fuel, runtime=runtime)
@@ -59,16 +74,21 @@ def test_memory_growth_past_the_cap_forfeits_with_memory(
     )
     played = play_local_match(bomb, rock, rounds=4, limits=FAST, runtime=runtime)
     assert [r.forfeit_a for r in played.rounds] == [ForfeitReason.MEMORY] * 4
-    assert played.first_forfeit_a is not None and "memory" in played.first_forfeit_a.detail
+    assert played.first_forfeit_a is not None
+    assert "memory" in played.first_forfeit_a.detail
 
 
-def test_initial_memory_above_the_cap_forfeits_with_memory(wat_component: Build, rock: bytes, runtime: SandboxRuntime) -> None:
+def test_initial_memory_above_the_cap_forfeits_with_memory(
+    wat_component: Build, rock: bytes, runtime: SandboxRuntime
+) -> None:
     huge = wat_component("i32.const 0", pages=1024)  # 64 MiB against an 8 MiB cap
     played = play_local_match(huge, rock, rounds=2, limits=FAST, runtime=runtime)
     assert [r.forfeit_a for r in played.rounds] == [ForfeitReason.MEMORY] * 2
 
 
-def test_deep_recursion_traps_and_ends_the_match(wat_component: Build, rock: bytes, runtime: SandboxRuntime) -> None:
+def test_deep_recursion_traps_and_ends_the_match(
+    wat_component: Build, rock: bytes, runtime: SandboxRuntime
+) -> None:
     recursive = wat_component(
         "local.get $r i32.const 2 i32.eq (if (then call $deep)) i32.const 1",
         extra="(func $deep call $deep)",
@@ -76,11 +96,14 @@ def test_deep_recursion_traps_and_ends_the_match(wat_component: Build, rock: byt
     generous = SandboxLimits(fuel_per_move=10**9)
     played = play_local_match(recursive, rock, rounds=5, limits=generous, runtime=runtime)
     assert [r.forfeit_a for r in played.rounds] == [None, None] + [ForfeitReason.TRAP] * 3
-    assert played.first_forfeit_a is not None and played.first_forfeit_a.detail == "call stack exhausted"
+    assert played.first_forfeit_a is not None
+    assert played.first_forfeit_a.detail == "call stack exhausted"
     assert [r.fuel_a for r in played.rounds[3:]] == [0, 0]
 
 
-def test_unreachable_mid_match_loses_the_rest(wat_component: Build, rock: bytes, runtime: SandboxRuntime) -> None:
+def test_unreachable_mid_match_loses_the_rest(
+    wat_component: Build, rock: bytes, runtime: SandboxRuntime
+) -> None:
     trapping = wat_component("local.get $r i32.const 500 i32.eq (if (then unreachable)) i32.const 1")
     played = play_local_match(trapping, rock, rounds=1000, runtime=runtime)
     assert played.score.wins_a == 500
@@ -90,16 +113,21 @@ def test_unreachable_mid_match_loses_the_rest(wat_component: Build, rock: bytes,
     assert played.first_forfeit_a.detail == "wasm `unreachable` instruction executed"
 
 
-def test_out_of_range_move_loses_the_round_only(wat_component: Build, rock: bytes, runtime: SandboxRuntime) -> None:
+def test_out_of_range_move_loses_the_round_only(
+    wat_component: Build, rock: bytes, runtime: SandboxRuntime
+) -> None:
     # Round 0: 7 (illegal for rps), then paper.
     sometimes = wat_component("local.get $r (if (result i32) (then i32.const 1) (else i32.const 7))")
     played = play_local_match(sometimes, rock, rounds=4, runtime=runtime)
     assert [r.forfeit_a for r in played.rounds] == [ForfeitReason.ILLEGAL_MOVE, None, None, None]
-    assert played.first_forfeit_a is not None and played.first_forfeit_a.detail == "move 7 is not one of 0..2"
+    assert played.first_forfeit_a is not None
+    assert played.first_forfeit_a.detail == "move 7 is not one of 0..2"
     assert [r.payoff_a for r in played.rounds] == [-1, 1, 1, 1]
 
 
-def test_forbidden_wasi_import_is_a_bad_component(tmp_path: Path, rock: bytes, runtime: SandboxRuntime) -> None:
+def test_forbidden_wasi_import_is_a_bad_component(
+    tmp_path: Path, rock: bytes, runtime: SandboxRuntime
+) -> None:
     wit = copy_wit(tmp_path / "wit", extra_world_lines="    import wasi:random/random@0.2.0;")
     add_wit_dependency(
         wit, "random", "package wasi:random@0.2.0;\ninterface random { get-random-u64: func() -> u64; }\n"
@@ -117,7 +145,9 @@ def test_forbidden_wasi_import_is_a_bad_component(tmp_path: Path, rock: bytes, r
 
 
 def test_wrong_world_version_is_a_bad_component(tmp_path: Path, rock: bytes, runtime: SandboxRuntime) -> None:
-    future = build_component(core_wat(version="2.0.0"), tmp_path / "build", wit_dir=copy_wit(tmp_path / "wit", version="2.0.0"))
+    future = build_component(
+        core_wat(version="2.0.0"), tmp_path / "build", wit_dir=copy_wit(tmp_path / "wit", version="2.0.0")
+    )
     played = play_local_match(future, rock, rounds=2, runtime=runtime)
     assert played.first_forfeit_a is not None
     assert played.first_forfeit_a.reason is ForfeitReason.BAD_COMPONENT
@@ -125,9 +155,12 @@ def test_wrong_world_version_is_a_bad_component(tmp_path: Path, rock: bytes, run
 
 
 def test_compatible_minor_version_is_accepted(tmp_path: Path, rock: bytes, runtime: SandboxRuntime) -> None:
-    newer = build_component(core_wat(version="1.3.0"), tmp_path / "build", wit_dir=copy_wit(tmp_path / "wit", version="1.3.0"))
+    newer = build_component(
+        core_wat(version="1.3.0"), tmp_path / "build", wit_dir=copy_wit(tmp_path / "wit", version="1.3.0")
+    )
     played = play_local_match(newer, rock, rounds=2, runtime=runtime)
-    assert played.first_forfeit_a is None and played.score.draws == 2
+    assert played.first_forfeit_a is None
+    assert played.score.draws == 2
 
 
 @pytest.mark.parametrize(
@@ -138,7 +171,9 @@ def test_compatible_minor_version_is_accepted(tmp_path: Path, rock: bytes, runti
         (b"\0asm\x01\x00\x00\x00", "does not compile"),
     ],
 )
-def test_malformed_bytes_are_a_bad_component(data: bytes, detail: str, rock: bytes, runtime: SandboxRuntime) -> None:
+def test_malformed_bytes_are_a_bad_component(
+    data: bytes, detail: str, rock: bytes, runtime: SandboxRuntime
+) -> None:
     played = play_local_match(data, rock, rounds=2, runtime=runtime)
     assert played.first_forfeit_a is not None
     assert played.first_forfeit_a.reason is ForfeitReason.BAD_COMPONENT
@@ -146,7 +181,9 @@ def test_malformed_bytes_are_a_bad_component(data: bytes, detail: str, rock: byt
     assert "\n" not in played.first_forfeit_a.detail
 
 
-def test_wrong_signature_shows_expected_and_found(tmp_path: Path, rock: bytes, runtime: SandboxRuntime) -> None:
+def test_wrong_signature_shows_expected_and_found(
+    tmp_path: Path, rock: bytes, runtime: SandboxRuntime
+) -> None:
     wit = copy_wit(tmp_path / "wit")
     text = (wit / "strategy.wit").read_text().replace("-> move;", "-> s64;")
     (wit / "strategy.wit").write_text(text)
@@ -158,11 +195,15 @@ def test_wrong_signature_shows_expected_and_found(tmp_path: Path, rock: bytes, r
     assert played.first_forfeit_a is not None
     detail = played.first_forfeit_a.detail
     assert "export next-move has the wrong signature" in detail
-    assert detail.endswith("-> u32, found func(last: option<record{my-move: option<u32>, their-move: option<u32>, "
-                           "my-payoff: s32, their-payoff: s32}>) -> s64")
+    assert detail.endswith(
+        "-> u32, found func(last: option<record{my-move: option<u32>, their-move: option<u32>, "
+        "my-payoff: s32, their-payoff: s32}>) -> s64"
+    )
 
 
-def test_log_lines_are_captured_and_capped(wat_component: Build, rock: bytes, runtime: SandboxRuntime) -> None:
+def test_log_lines_are_captured_and_capped(
+    wat_component: Build, rock: bytes, runtime: SandboxRuntime
+) -> None:
     chatty = wat_component(
         "i32.const 100 i32.const 5 call $log i32.const 0",
         imports='(import "tournament:strategy/host@1.0.0" "log" (func $log (param i32 i32)))',
@@ -174,8 +215,11 @@ def test_log_lines_are_captured_and_capped(wat_component: Build, rock: bytes, ru
     assert played.first_forfeit_a is None
 
 
-def test_a_failure_never_affects_the_opponent(wat_component: Build, rock: bytes, runtime: SandboxRuntime) -> None:
+def test_a_failure_never_affects_the_opponent(
+    wat_component: Build, rock: bytes, runtime: SandboxRuntime
+) -> None:
     trapping = wat_component("unreachable")
     played = play_local_match(rock, trapping, rounds=50, runtime=runtime)
     assert all(r.forfeit_a is None and r.move_a == 0 for r in played.rounds)
-    assert played.score.forfeits_b == 50 and played.score.outcome == "a"
+    assert played.score.forfeits_b == 50
+    assert played.score.outcome == "a"

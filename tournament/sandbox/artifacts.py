@@ -40,6 +40,9 @@ class ArtifactCache:
         self._engine = engine
         self._directory = (directory or default_cache_dir()) / settings.fingerprint
         self._loaded: dict[str, Component] = {}
+        self.compiled = 0
+        """Components compiled by this cache instance (the rest came from memory or disk)."""
+        self.loaded_from_disk = 0
 
     @property
     def directory(self) -> Path:
@@ -65,6 +68,7 @@ class ArtifactCache:
             path.unlink(missing_ok=True)
             return None
         self._loaded[digest] = component
+        self.loaded_from_disk += 1
         return component
 
     def get(self, data: bytes, digest: str | None = None) -> Component:
@@ -74,6 +78,7 @@ class ArtifactCache:
         if component is not None:
             return component
         component = compile_component(self._engine, data)
+        self.compiled += 1
         self._store(digest, component)
         self._loaded[digest] = component
         return component

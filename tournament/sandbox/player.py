@@ -11,12 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import wasmtime
-from wasmtime.component import Component, Func, Linker, Record
+from wasmtime.component import Component, Linker, Record
 
 from tournament.rules.forfeits import ForfeitReason
 from tournament.rules.records import RoundRecord
 from tournament.sandbox import contract
 from tournament.sandbox.artifacts import first_line
+from tournament.sandbox.fastcall import NextMoveCall, RoundKey, StockNextMoveCall, next_move_call
 from tournament.sandbox.limits import SandboxLimits
 from tournament.sandbox.watchdog import EpochTicker
 
@@ -98,6 +99,10 @@ def _record(**values: object) -> Record:
     return record
 
 
+def _key(record: RoundRecord) -> RoundKey:
+    return (record.move_a, record.move_b, record.payoff_a, record.payoff_b)
+
+
 def _round_result(record: RoundRecord) -> Record:
     return _record(
         my_move=record.move_a,
@@ -119,6 +124,7 @@ class WasmPlayer:
         ticker: EpochTicker,
         *,
         allow_wasi: bool = False,
+        fast: bool = True,
     ) -> None:
         self._engine = engine
         self._component = component
@@ -129,11 +135,13 @@ class WasmPlayer:
         self._seen: list[RoundRecord] = []
         self._round = 0
         self._store: wasmtime.Store | None = None
-        self._next_move: Func | None = None
+        self._call: NextMoveCall | StockNextMoveCall | None = None
+        self._fast = fast
         self._needs_restart = False
         self._dead: ForfeitReason | None = None
         self._dead_detail = ""
         self.restarts = 0
+        self._deadline = ticker.ticks_for(limits.timeout_ms)
         self.logs = LogBuffer(limits.log_lines, limits.log_line_bytes)
 
     @property
@@ -164,34 +172,42 @@ class WasmPlayer:
             self._needs_restart = False
             self.restarts += 1
             argument = None
-        store, func = self._store, self._next_move
-        if store is None or func is None:
+        call = self._call
+        if call is None:
             raise RuntimeError("next_move called before start")
-        budget = self._limits.fuel_per_move
-        store.set_fuel(budget)
-        store.set_epoch_deadline(self._ticker.ticks_for(self._limits.timeout_ms))
         self._round = len(self._seen)
+        key = (
+            None
+            if argument is None
+            else (argument.move_a, argument.move_b, argument.payoff_a, argument.payoff_b)
+        )
+        budget = self._limits.fuel_per_move
         try:
-            move = func(store, None if argument is None else _round_result(argument))
+            move, used = call(key, budget, self._deadline)
         except wasmtime.WasmtimeError as error:
             reason, detail = classify_failure(error)
-            used = budget - _fuel_left(store)
-            self._store = self._next_move = None
+            used = budget - call.fuel_left()
+            self._drop_instance()
             if reason in (ForfeitReason.FUEL, ForfeitReason.TIMEOUT):
                 self._needs_restart = True
                 return MoveResult(None, reason, used, detail)
             result = MoveResult(None, reason, used, detail)
             self._kill(result)
             return result
-        return MoveResult(int(move), None, budget - _fuel_left(store))
+        return MoveResult(move, None, used)
 
     def close(self) -> None:
-        self._store = self._next_move = None
+        self._drop_instance()
+
+    def _drop_instance(self) -> None:
+        if self._call is not None:
+            self._call.close()
+        self._store = self._call = None
 
     def _kill(self, failure: MoveResult) -> None:
         self._dead = failure.forfeit
         self._dead_detail = failure.detail
-        self._store = self._next_move = None
+        self._drop_instance()
 
     def _instantiate(self, history: Sequence[RoundRecord], first_round: int) -> MoveResult | None:
         limits = self._limits
@@ -238,7 +254,7 @@ class WasmPlayer:
         except wasmtime.WasmtimeError as error:
             reason, detail = classify_failure(error)
             return MoveResult(None, reason, limits.setup_fuel - _fuel_left(store), detail)
-        self._store, self._next_move = store, next_move
+        self._store, self._call = store, next_move_call(store, next_move, fast=self._fast)
         return None
 
     def _linker(self) -> Linker:
