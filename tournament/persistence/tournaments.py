@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from tournament.persistence.errors import (
     MatchAlreadyRecordedError,
@@ -537,16 +537,7 @@ def meeting_history(
         select(
             Round.match_id,
             Round.round,
-            Round.move_a,
-            Round.move_b,
-            Round.payoff_a,
-            Round.payoff_b,
-            Round.noise_a,
-            Round.noise_b,
-            Round.forfeit_a,
-            Round.forfeit_b,
-            Round.fuel_a,
-            Round.fuel_b,
+            *_round_columns(),
         )
         .where(Round.match_id.in_(list(swapped)))
         .order_by(Round.match_id.desc(), Round.round.desc())
@@ -572,6 +563,14 @@ def meeting_history(
     return history
 
 
+def _round_columns() -> tuple[InstrumentedAttribute[Any], ...]:
+    """The per-round values, in RoundRecord order (after the round index)."""
+    return (
+        Round.move_a, Round.move_b, Round.payoff_a, Round.payoff_b, Round.noise_a, Round.noise_b,
+        Round.forfeit_a, Round.forfeit_b, Round.fuel_a, Round.fuel_b,
+    )  # fmt: skip
+
+
 def iter_export_rows(session: Session, tournament_id: int) -> Iterator[ExportRow]:
     """Every round of the tournament ordered by match position then round, streamed in batches.
 
@@ -588,16 +587,7 @@ def iter_export_rows(session: Session, tournament_id: int) -> Iterator[ExportRow
             Round.round,
             strategy_a.name.label("player_a"),
             strategy_b.name.label("player_b"),
-            Round.move_a,
-            Round.move_b,
-            Round.payoff_a,
-            Round.payoff_b,
-            Round.noise_a,
-            Round.noise_b,
-            Round.forfeit_a,
-            Round.forfeit_b,
-            Round.fuel_a,
-            Round.fuel_b,
+            *_round_columns(),
         )
         .join(Round, Round.match_id == Match.id)
         .join(version_a, Match.version_a_id == version_a.id)

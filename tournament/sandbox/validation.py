@@ -99,12 +99,11 @@ def check_contract(
     if player is not None:
         _check_player(engine, player, problems)
     uses_wasi = _check_imports(engine, imports, allow_wasi, problems)
-    if problems:
+    if problems or player_name is None:
         raise BadComponentError("; ".join(problems))
-    assert player_name is not None
     parsed = contract.parse_interface_name(player_name)
-    assert parsed is not None
-    return ContractReport(player_name, parsed.version_text, tuple(sorted(imports)), uses_wasi)
+    version = "unversioned" if parsed is None else parsed.version_text
+    return ContractReport(player_name, version, tuple(sorted(imports)), uses_wasi)
 
 
 def _find_player(

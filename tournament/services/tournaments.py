@@ -179,19 +179,22 @@ def _prepare_participants(db: Database, info: TournamentInfo, runtime: SandboxRu
     return rejected
 
 
-@dataclass(frozen=True, slots=True)
 class _JobPlanner:
     """Turns a planned match into a self-contained job, reading the players' history from the database."""
 
-    db: Database
-    info: TournamentInfo
-    limits: SandboxLimits
-    rejected: dict[str, str]
-    cache_dir: Path | None
+    def __init__(
+        self,
+        db: Database,
+        info: TournamentInfo,
+        limits: SandboxLimits,
+        rejected: dict[str, str],
+        cache_dir: Path | None,
+    ) -> None:
+        self.db, self.info, self.limits, self.rejected, self.cache_dir = db, info, limits, rejected, cache_dir
+        self._versions = {p.version_id: p for p in info.participants}
 
     def job(self, match: MatchInfo) -> MatchJob:
-        versions = {p.version_id: p for p in self.info.participants}
-        version_a, version_b = versions[match.version_a_id], versions[match.version_b_id]
+        version_a, version_b = self._versions[match.version_a_id], self._versions[match.version_b_id]
         history = self._history(match)
         return MatchJob(
             match_id=match.match_id,
