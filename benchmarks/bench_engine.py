@@ -65,6 +65,7 @@ def bench_call_overhead(calls: int, repeats: int) -> dict[str, float]:
         def stock() -> None:
             for _ in range(calls):
                 store.set_fuel(limits.fuel_per_move)
+                store.set_epoch_deadline(100)
                 func(store, record)
 
         def player_loop(player: WasmPlayer) -> Callable[[], None]:
@@ -84,7 +85,7 @@ def bench_call_overhead(calls: int, repeats: int) -> dict[str, float]:
             for _ in range(calls):
                 fast_call(key, limits.fuel_per_move, 100)
 
-        results["stock Func.__call__ (+ set_fuel)"] = _median_us(stock, calls, repeats)
+        results["stock Func.__call__ (+ fuel, deadline)"] = _median_us(stock, calls, repeats)
         results["engine fast call (NextMoveCall)"] = _median_us(fast_only, calls, repeats)
         results["engine player, stock path"] = _median_us(player_loop(stock_player), calls, repeats)
         results["engine player, fast path"] = _median_us(player_loop(fast_player), calls, repeats)
@@ -117,6 +118,12 @@ IPD_FIELD = [
 ]  # fmt: skip
 
 
+RPS_C_FIELD = [
+    "always-switch", "anti-flat", "bandit", "beat-last", "biased-random", "constant", "de-bruijn", "flat",
+    "iocaine-powder", "rfind", "rotate", "uniform-random",
+]  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -128,16 +135,20 @@ def main() -> None:
     print(f"machine: {cores} cores, Python {sys.version.split()[0]}")
 
     timings = bench_call_overhead(calls, repeats)
-    stock = timings["stock Func.__call__ (+ set_fuel)"]
+    stock = timings["stock Func.__call__ (+ fuel, deadline)"]
     print(f"\n1. host overhead per next-move call, trivial component (median of {repeats} x {calls} calls)")
     for name, micros in timings.items():
-        print(f"   {name:36} {micros:8.2f} us   stock / this = {stock / micros:5.1f}x")
+        print(f"   {name:40} {micros:8.2f} us   stock / this = {stock / micros:5.1f}x")
 
     print("\n2. tournament throughput, every round persisted to SQLite")
     rounds = 50 if args.quick else 200
     for workers in sorted({1, cores}):
         rate = bench_tournament("ipd", IPD_FIELD, rounds, workers)
         print(f"   ipd, 8 classic strategies, {rounds} rounds, {workers} worker(s): {rate:10.0f} rounds/s")
+    if not args.quick:
+        for workers in sorted({1, cores}):
+            rate = bench_tournament("rps", RPS_C_FIELD, 1000, workers)
+            print(f"   rps, 12 C strategies, 1000 rounds, {workers} worker(s):     {rate:10.0f} rounds/s")
 
 
 if __name__ == "__main__":
