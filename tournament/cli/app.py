@@ -298,5 +298,20 @@ def main() -> None:
         _fail(str(error), 1)
 
 
+def _register_groups() -> None:
+    """Command groups live in their own modules; importing them registers their commands."""
+    from tournament.cli import strategy_check, strategy_registry, strategy_scaffold  # noqa: F401
+    from tournament.cli.admin_commands import audit, author_app, serve
+    from tournament.cli.strategy_app import strategy_app
+
+    app.add_typer(strategy_app)
+    app.add_typer(author_app)
+    app.command("audit")(audit)
+    app.command("serve")(serve)
+
+
+_register_groups()
+
+
 if __name__ == "__main__":
     main()

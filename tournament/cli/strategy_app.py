@@ -1,0 +1,14 @@
+"""The `tournament strategy ...` command group: authoring, validating, submitting and managing strategies.
+
+Commands are added to `strategy_app` by the modules that implement them (imported in `tournament.cli.app`).
+"""
+
+from __future__ import annotations
+
+import typer
+
+strategy_app = typer.Typer(
+    name="strategy",
+    help="Write, build, try, validate, submit and manage strategies.",
+    no_args_is_help=True,
+)
