@@ -283,18 +283,25 @@ if TYPE_CHECKING:
 
 def main() -> None:
     """Console entry point: known errors become one line on stderr and a non-zero exit, never a traceback."""
+    try:
+        app()
+    except Exception as error:
+        _fail_known(error)
+        raise
+
+
+def _fail_known(error: Exception) -> None:
+    """Exit with a one-line message for the documented error types (imported only when one occurs)."""
     from tournament.persistence.errors import PersistenceError, UnknownStrategyError, UnknownTournamentError
     from tournament.rules.errors import RulesError
     from tournament.sandbox.errors import SandboxError
     from tournament.services.errors import InvalidRequestError
 
-    try:
-        app()
-    except (InvalidRequestError, RulesError) as error:
+    if isinstance(error, InvalidRequestError | RulesError):
         _fail(str(error), 2)
-    except (UnknownStrategyError, UnknownTournamentError) as error:
+    if isinstance(error, UnknownStrategyError | UnknownTournamentError):
         _fail(str(error.args[0]) if error.args else str(error), 2)
-    except (PersistenceError, SandboxError, OSError) as error:
+    if isinstance(error, PersistenceError | SandboxError | OSError):
         _fail(str(error), 1)
 
 
