@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from tournament.cli.options import BUILTINS_MANIFEST, DbOption, JsonOption, open_db
+
 if TYPE_CHECKING:
     from tournament.persistence.database import Database
     from tournament.rules.standings import Standing
@@ -24,28 +26,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="Database URL (sqlite:///file.db or postgresql://...). Default: $TOURNAMENT_DB, else a SQLite "
-        "file in the user's data folder.",
-        show_default=False,
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-BUILTINS_MANIFEST = Path(__file__).resolve().parents[2] / "strategies" / "build" / "manifest.json"
-
-
-class UserError(Exception):
-    """A problem with the user's input, shown as one line."""
+__all__ = ["BUILTINS_MANIFEST", "DbOption", "JsonOption", "app", "main"]
 
 
 def _open(url: str | None) -> Database:
-    from tournament.persistence.database import open_database
-
-    return open_database(url, builtins_manifest=BUILTINS_MANIFEST)
+    return open_db(url)
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -292,14 +277,19 @@ def main() -> None:
 
 def _fail_known(error: Exception) -> None:
     """Exit with a one-line message for the documented error types (imported only when one occurs)."""
-    from tournament.persistence.errors import PersistenceError, UnknownStrategyError, UnknownTournamentError
+    from tournament.persistence.errors import (
+        PersistenceError,
+        UnknownMatchError,
+        UnknownStrategyError,
+        UnknownTournamentError,
+    )
     from tournament.rules.errors import RulesError
     from tournament.sandbox.errors import SandboxError
     from tournament.services.errors import InvalidRequestError
 
     if isinstance(error, InvalidRequestError | RulesError):
         _fail(str(error), 2)
-    if isinstance(error, UnknownStrategyError | UnknownTournamentError):
+    if isinstance(error, UnknownStrategyError | UnknownTournamentError | UnknownMatchError):
         _fail(str(error.args[0]) if error.args else str(error), 2)
     if isinstance(error, PersistenceError | SandboxError | OSError):
         _fail(str(error), 1)
@@ -309,8 +299,12 @@ def _register_groups() -> None:
     """Command groups live in their own modules; importing them registers their commands."""
     from tournament.cli import strategy_check, strategy_registry, strategy_scaffold  # noqa: F401
     from tournament.cli.admin_commands import audit, author_app, serve
+    from tournament.cli.results_commands import h2h, leaderboard, match_app
     from tournament.cli.strategy_app import strategy_app
 
+    app.command("leaderboard")(leaderboard)
+    app.command("h2h")(h2h)
+    app.add_typer(match_app)
     app.add_typer(strategy_app)
     app.add_typer(author_app)
     app.command("audit")(audit)

@@ -284,14 +284,14 @@ def set_status(session: Session, tournament_id: int, status: str, *, error: str 
     session.flush()
 
 
-def _names_query() -> tuple[type[StrategyVersion], type[StrategyVersion], type[Strategy], type[Strategy]]:
+def names_query() -> tuple[type[StrategyVersion], type[StrategyVersion], type[Strategy], type[Strategy]]:
     """Aliases to join a match's two versions to their two strategies (for the players' names)."""
     return aliased(StrategyVersion), aliased(StrategyVersion), aliased(Strategy), aliased(Strategy)
 
 
 def list_matches(session: Session, tournament_id: int, *, pending_only: bool = False) -> list[MatchInfo]:
     """The tournament's matches ordered by position (only the unplayed ones with ``pending_only``)."""
-    version_a, version_b, strategy_a, strategy_b = _names_query()
+    version_a, version_b, strategy_a, strategy_b = names_query()
     query = (
         select(
             Match.id,
@@ -429,7 +429,7 @@ def record_match(
 
 def match_summaries(session: Session, tournament_id: int) -> list[tuple[str, str, MatchScore]]:
     """(strategy a, strategy b, score) of every finished match of the tournament, by position."""
-    version_a, version_b, strategy_a, strategy_b = _names_query()
+    version_a, version_b, strategy_a, strategy_b = names_query()
     query = (
         select(
             strategy_a.name,
@@ -537,33 +537,44 @@ def meeting_history(
         select(
             Round.match_id,
             Round.round,
-            *_round_columns(),
+            *round_columns(),
         )
         .where(Round.match_id.in_(list(swapped)))
         .order_by(Round.match_id.desc(), Round.round.desc())
         .limit(limit)
     )
     history: list[RoundRecord] = []
-    for match_id, index, move_a, move_b, pay_a, pay_b, noise_a, noise_b, fa, fb, fuel_a, fuel_b in rows:
-        record = RoundRecord(
-            index=index,
-            move_a=move_a,
-            move_b=move_b,
-            payoff_a=pay_a,
-            payoff_b=pay_b,
-            noise_a=noise_a,
-            noise_b=noise_b,
-            forfeit_a=None if fa is None else ForfeitReason(fa),
-            forfeit_b=None if fb is None else ForfeitReason(fb),
-            fuel_a=fuel_a,
-            fuel_b=fuel_b,
-        )
+    for match_id, *values in rows:
+        record = round_record(*values)
         history.append(record.swapped() if swapped[match_id] else record)
     history.reverse()
     return history
 
 
-def _round_columns() -> tuple[InstrumentedAttribute[Any], ...]:
+def round_record(
+    index: int,
+    move_a: int | None,
+    move_b: int | None,
+    payoff_a: int,
+    payoff_b: int,
+    noise_a: bool,
+    noise_b: bool,
+    forfeit_a: str | None,
+    forfeit_b: str | None,
+    fuel_a: int,
+    fuel_b: int,
+) -> RoundRecord:
+    """A RoundRecord from a row of `Round.round` followed by `round_columns()`."""
+    return RoundRecord(
+        index=index, move_a=move_a, move_b=move_b, payoff_a=payoff_a, payoff_b=payoff_b,
+        noise_a=noise_a, noise_b=noise_b,
+        forfeit_a=None if forfeit_a is None else ForfeitReason(forfeit_a),
+        forfeit_b=None if forfeit_b is None else ForfeitReason(forfeit_b),
+        fuel_a=fuel_a, fuel_b=fuel_b,
+    )  # fmt: skip
+
+
+def round_columns() -> tuple[InstrumentedAttribute[Any], ...]:
     """The per-round values, in RoundRecord order (after the round index)."""
     return (
         Round.move_a, Round.move_b, Round.payoff_a, Round.payoff_b, Round.noise_a, Round.noise_b,
@@ -579,7 +590,7 @@ def iter_export_rows(session: Session, tournament_id: int) -> Iterator[ExportRow
     """
     if session.get(Tournament, tournament_id) is None:
         raise UnknownTournamentError(f"no tournament with id {tournament_id}")
-    version_a, version_b, strategy_a, strategy_b = _names_query()
+    version_a, version_b, strategy_a, strategy_b = names_query()
     query = (
         select(
             Match.id.label("match_id"),
@@ -587,7 +598,7 @@ def iter_export_rows(session: Session, tournament_id: int) -> Iterator[ExportRow
             Round.round,
             strategy_a.name.label("player_a"),
             strategy_b.name.label("player_b"),
-            *_round_columns(),
+            *round_columns(),
         )
         .join(Round, Round.match_id == Match.id)
         .join(version_a, Match.version_a_id == version_a.id)
