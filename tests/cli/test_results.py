@@ -40,6 +40,10 @@ def test_leaderboard_h2h_and_match_replay(sqlite_cli: Cli) -> None:
         assert sum(c["wins"] for c in row) == standings[name]["wins"]
         assert sum(c["payoff"] for c in row) == standings[name]["total_payoff"]
 
+    csv_rows = cli("export", "1", "--h2h").stdout.splitlines()
+    assert csv_rows[0].startswith("strategy,opponent,matches,wins,draws,losses,payoff")
+    assert len(csv_rows) == 1 + len(h2h["cells"]) == 1 + 4 * 3
+
     replay = json.loads(cli("match", "show", "1", "--json").stdout)
     rounds = replay["rounds"]
     assert len(rounds) == 100

@@ -150,7 +150,7 @@ def test_rpsls_plays_with_the_rps_family(sqlite_cli: Cli) -> None:
         (("run", "--fuel-per-move", "0"), "fuel_per_move must be a positive integer"),
         (("standings", "99"), "no tournament with id 99"),
         (("export", "99", "--rounds"), "no tournament with id 99"),
-        (("export", "1"), "choose exactly one of --rounds or --standings"),
+        (("export", "1"), "choose exactly one of --rounds, --standings or --h2h"),
     ],
 )
 def test_bad_input_gets_one_line_and_nonzero_exit(

@@ -148,27 +148,33 @@ def standings(
 @app.command()
 def export(
     tournament_id: Annotated[int, typer.Argument(metavar="ID", help="Tournament id.")],
-    rounds: Annotated[bool, typer.Option("--rounds", help="Every round of every match, as CSV.")] = False,
-    standings_table: Annotated[bool, typer.Option("--standings", help="The standings, as CSV.")] = False,
+    rounds: Annotated[bool, typer.Option("--rounds", help="Every round of every match.")] = False,
+    standings_table: Annotated[bool, typer.Option("--standings", help="The standings.")] = False,
+    head_to_head: Annotated[
+        bool, typer.Option("--h2h", help="The head-to-head matrix, one row per pair.")
+    ] = False,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
     ] = None,
     db: DbOption = None,
 ) -> None:
     """Export a tournament's results as CSV (with a header row, in a stable order)."""
-    from tournament.services.exports import write_rounds_csv, write_standings_csv
+    from tournament.services.exports import write_head_to_head_csv, write_rounds_csv, write_standings_csv
+    from tournament.services.results import tournament_head_to_head
     from tournament.services.tournaments import tournament_standings
 
-    if rounds == standings_table:
-        _fail("choose exactly one of --rounds or --standings", 2)
+    if [rounds, standings_table, head_to_head].count(True) != 1:
+        _fail("choose exactly one of --rounds, --standings or --h2h", 2)
     database = _open(db)
     try:
         out = sys.stdout if output is None else output.open("w", encoding="utf-8", newline="")
         try:
             if rounds:
                 write_rounds_csv(database, tournament_id, out)
-            else:
+            elif standings_table:
                 write_standings_csv(tournament_standings(database, tournament_id), out)
+            else:
+                write_head_to_head_csv(tournament_head_to_head(database, tournament_id), out)
         finally:
             if output is not None:
                 out.close()

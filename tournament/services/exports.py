@@ -8,6 +8,7 @@ from typing import TextIO
 from tournament.persistence import tournaments as tournament_repo
 from tournament.persistence.database import Database
 from tournament.rules.games import get_game
+from tournament.rules.head_to_head import HeadToHead
 from tournament.rules.standings import Standing
 
 ROUND_COLUMNS = (
@@ -48,3 +49,17 @@ def write_standings_csv(standings: list[Standing], out: TextIO) -> None:
     writer.writerow(STANDING_COLUMNS)
     for s in standings:
         writer.writerow([getattr(s, column) for column in STANDING_COLUMNS])
+
+
+HEAD_TO_HEAD_COLUMNS = (
+    "strategy", "opponent", "matches", "wins", "draws", "losses", "payoff", "opponent_payoff", "rounds",
+    "mean_payoff",
+)  # fmt: skip
+
+
+def write_head_to_head_csv(matrix: HeadToHead, out: TextIO) -> None:
+    """One row per ordered pair that met (both orientations), rows in strategy order."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(HEAD_TO_HEAD_COLUMNS)
+    for cell in matrix.cells:
+        writer.writerow([getattr(cell, column) for column in HEAD_TO_HEAD_COLUMNS])
