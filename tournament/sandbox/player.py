@@ -215,6 +215,8 @@ class WasmPlayer:
         store.set_limits(memory_size=limits.memory_bytes)
         store.set_fuel(limits.setup_fuel)
         store.set_epoch_deadline(self._ticker.ticks_for(limits.timeout_ms))
+        if self._allow_wasi:
+            store.set_wasi(self._wasi_config())
         linker = self._linker()
         try:
             instance = linker.instantiate(store, self._component)
@@ -256,6 +258,27 @@ class WasmPlayer:
             return MoveResult(None, reason, limits.setup_fuel - _fuel_left(store), detail)
         self._store, self._call = store, next_move_call(store, next_move, fast=self._fast)
         return None
+
+    def _wasi_config(self) -> wasmtime.WasiConfig:
+        """WASI for admitted WASI components: no files, network, env or args; stdout and stderr go to the log.
+
+        A WASI call in a Store without a WASI context aborts the whole process (wasmtime 50), so every
+        Store that links WASI gets one.
+        """
+        config = wasmtime.WasiConfig()
+
+        def capture(output: bytes) -> None:
+            if len(self.logs.lines) >= self.logs.max_lines:
+                self.logs.dropped += 1
+                return  # a full log costs nothing more, however much the guest prints
+            useful = output[: self.logs.max_lines * (self.logs.max_bytes + 1)]  # the rest would be dropped
+            for line in useful.decode("utf-8", "replace").splitlines():
+                if line.strip():
+                    self.logs.add(self._round, line)
+
+        config.stdout_custom = capture
+        config.stderr_custom = capture
+        return config
 
     def _linker(self) -> Linker:
         linker = Linker(self._engine)

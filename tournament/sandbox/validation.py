@@ -87,35 +87,77 @@ class ContractReport:
     uses_wasi: bool
 
 
+@dataclass(frozen=True, slots=True)
+class ContractProblems:
+    """Everything the static check found, with export and import problems kept apart.
+
+    Admission reports show the two as separate checks; `check_contract` joins them into one error.
+    """
+
+    export_problems: tuple[str, ...]
+    """Problems with the player export: missing, incompatible version, wrong signatures."""
+    import_problems: tuple[str, ...]
+    """Imports outside the allow-list and host imports with the wrong signature."""
+    player_interface: str | None
+    """The compatible player export's name, None when there is none."""
+    wit_version: str | None
+    """The version of the player export found (compatible or not), None when there is none."""
+    imports: tuple[str, ...]
+    uses_wasi: bool
+    """Whether any import is a WASI interface (allowed or not)."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.export_problems and not self.import_problems and self.player_interface is not None
+
+    def report(self) -> ContractReport:
+        """The report of a component that fits; BadComponentError naming every problem otherwise."""
+        if not self.ok or self.player_interface is None or self.wit_version is None:
+            raise BadComponentError("; ".join((*self.export_problems, *self.import_problems)))
+        return ContractReport(self.player_interface, self.wit_version, self.imports, self.uses_wasi)
+
+
 def check_contract(
     engine: wasmtime.Engine, component: Component, *, allow_wasi: bool = False
 ) -> ContractReport:
     """Raise BadComponentError (one line, naming every problem) unless the component fits the contract."""
+    return contract_problems(engine, component, allow_wasi=allow_wasi).report()
+
+
+def contract_problems(
+    engine: wasmtime.Engine, component: Component, *, allow_wasi: bool = False
+) -> ContractProblems:
+    """Read the component's type and list every way it departs from the contract (nothing runs)."""
     component_type = component.type
     exports = {name: item.ty for name, item in component_type.exports(engine).items()}
     imports = {name: item.ty for name, item in component_type.imports(engine).items()}
-    problems: list[str] = []
-    player_name, player = _find_player(exports, problems)
+    export_problems: list[str] = []
+    player_name, player, found_version = _find_player(exports, export_problems)
     if player is not None:
-        _check_player(engine, player, problems)
-    uses_wasi = _check_imports(engine, imports, allow_wasi, problems)
-    if problems or player_name is None:
-        raise BadComponentError("; ".join(problems))
-    parsed = contract.parse_interface_name(player_name)
-    version = "unversioned" if parsed is None else parsed.version_text
-    return ContractReport(player_name, version, tuple(sorted(imports)), uses_wasi)
+        _check_player(engine, player, export_problems)
+    import_problems: list[str] = []
+    uses_wasi = _check_imports(engine, imports, allow_wasi, import_problems)
+    return ContractProblems(
+        export_problems=tuple(export_problems),
+        import_problems=tuple(import_problems),
+        player_interface=player_name,
+        wit_version=found_version,
+        imports=tuple(sorted(imports)),
+        uses_wasi=uses_wasi,
+    )
 
 
 def _find_player(
     exports: Mapping[str, object], problems: list[str]
-) -> tuple[str | None, ComponentInstanceType | None]:
+) -> tuple[str | None, ComponentInstanceType | None, str | None]:
+    """(compatible export name, its type, the version found); the version is set even when incompatible."""
     found_versions: list[str] = []
     for name, ty in exports.items():
         parsed = contract.parse_interface_name(name)
         if parsed is None or parsed.package != contract.PACKAGE or parsed.name != contract.PLAYER:
             continue
         if contract.is_compatible(parsed.version) and isinstance(ty, ComponentInstanceType):
-            return name, ty
+            return name, ty, parsed.version_text
         found_versions.append(parsed.version_text)
     expected = f"{contract.PACKAGE}/{contract.PLAYER}@{contract.VERSION[0]}.x"
     if found_versions:
@@ -123,10 +165,10 @@ def _find_player(
             f"exports {contract.PACKAGE}/{contract.PLAYER} at incompatible version "
             f"{', '.join(found_versions)} (this engine speaks {expected})"
         )
-    else:
-        listed = ", ".join(sorted(exports)) or "nothing"
-        problems.append(f"does not export {expected} (exports: {listed})")
-    return None, None
+        return None, None, found_versions[0]
+    listed = ", ".join(sorted(exports)) or "nothing"
+    problems.append(f"does not export {expected} (exports: {listed})")
+    return None, None, None
 
 
 def _check_player(engine: wasmtime.Engine, player: ComponentInstanceType, problems: list[str]) -> None:

@@ -1,0 +1,1 @@
+"""Tools for strategy authors: scaffolding, building, trying and validating strategy components."""
