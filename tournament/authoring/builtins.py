@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tournament.authoring.policy import ValidationSetupError
+from tournament.paths import BUILTINS_MANIFEST
 from tournament.rules.errors import UnknownGameError
 from tournament.rules.games import get_game
 
-DEFAULT_MANIFEST = Path(__file__).resolve().parents[2] / "strategies" / "build" / "manifest.json"
-"""The manifest `strategies/build.py` writes (the same file `tournament.cli.app.BUILTINS_MANIFEST` names)."""
+DEFAULT_MANIFEST = BUILTINS_MANIFEST
 
 SMOKE_OPPONENTS: dict[str, tuple[str, ...]] = {
     "rps": ("constant", "rotate", "uniform-random"),

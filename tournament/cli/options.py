@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tournament.paths import BUILTINS_MANIFEST
+
 if TYPE_CHECKING:
     from tournament.persistence.database import Database
 
-BUILTINS_MANIFEST = Path(__file__).resolve().parents[2] / "strategies" / "build" / "manifest.json"
+__all__ = ["BUILTINS_MANIFEST", "DbOption", "JsonOption", "open_db"]
 
 DbOption = Annotated[
     str | None,

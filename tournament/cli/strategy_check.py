@@ -83,7 +83,7 @@ def validate(
     """
     from tournament.authoring.policy import ValidationPolicy, ValidationSetupError
     from tournament.authoring.report_text import report_lines
-    from tournament.cli.app import BUILTINS_MANIFEST
+    from tournament.cli.options import BUILTINS_MANIFEST
 
     data = _read(file)
     policy = ValidationPolicy(games=_games(game), allow_wasi=allow_wasi)
@@ -136,7 +136,7 @@ def try_strategy(
     """Play local matches against built-in or submitted strategies; nothing is stored anywhere."""
     from tournament.authoring.policy import ValidationSetupError
     from tournament.authoring.trial import TrialError, UnknownOpponentError, play_trial, resolve_opponents
-    from tournament.cli.app import BUILTINS_MANIFEST
+    from tournament.cli.options import BUILTINS_MANIFEST
     from tournament.rules.games import get_game
 
     data = _read(file)

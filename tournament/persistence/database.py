@@ -25,10 +25,11 @@ from sqlalchemy import Connection, Engine, create_engine, event, exc, func, sele
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from tournament import paths
 from tournament.persistence.errors import DatabaseError
 from tournament.persistence.strategies import register_builtins
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS_DIR = paths.MIGRATIONS_DIR
 """The Alembic script folder at the repository root."""
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
