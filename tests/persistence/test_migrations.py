@@ -33,6 +33,8 @@ TABLES = {
     "matches",
     "rounds",
     "match_logs",
+    "authors",
+    "audit_events",
 }
 
 

@@ -42,6 +42,7 @@ NAMING_CONVENTION = {
 VERSION_STATUSES = ("validating", "active", "rejected", "retired")
 TOURNAMENT_STATUSES = ("pending", "running", "finished", "failed", "cancelled")
 MATCH_STATUSES = ("pending", "finished")
+AUDIT_KINDS = ("submitted", "validated", "state-changed", "forfeit", "author-created")
 OUTCOMES = ("a", "b", "draw")
 PLAYERS = ("a", "b")
 
@@ -94,6 +95,21 @@ class ComponentBlob(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
+class Author(Base):
+    """Someone who submits strategies over the API; only the hash of their token is kept."""
+
+    __tablename__ = "authors"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """sha256 hex of the API token; the token itself is shown once and never stored."""
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Admins may submit versions of and retire any strategy, built-ins included."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
 class Strategy(Base):
     """A named strategy; its code lives in versions, so tournaments can pin exact builds."""
 
@@ -108,6 +124,8 @@ class Strategy(Base):
     games: Mapped[list[str]] = mapped_column(JSON)
     """Names of the games this strategy plays."""
     builtin: Mapped[bool] = mapped_column(Boolean, default=False)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("authors.id"))
+    """The author who may submit and retire versions (None: built-ins and operator-only strategies)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
@@ -132,6 +150,10 @@ class StrategyVersion(Base):
     size: Mapped[int] = mapped_column(Integer)
     deterministic: Mapped[bool] = mapped_column(Boolean)
     status: Mapped[str] = mapped_column(String(20), default="active")
+    validation_report: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    """The admission checks' report (ValidationReport.to_dict()); None for built-ins and direct inserts."""
+    rejection_reasons: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    """One line per failed check when the version was rejected."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
@@ -255,3 +277,29 @@ class MatchLog(Base):
     player: Mapped[str] = mapped_column(String(1))
     round: Mapped[int] = mapped_column(Integer)
     message: Mapped[str] = mapped_column(Text)
+
+
+class AuditEvent(Base):
+    """One entry of the append-only audit log: submissions, validations, state changes, forfeits, authors.
+
+    Strategy and version references survive their rows (SET NULL); ``match_id`` is a plain number, so the
+    log outlives deleted tournaments.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index(None, "strategy_id", "id"),
+        CheckConstraint(_in("kind", AUDIT_KINDS), name="kind"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    kind: Mapped[str] = mapped_column(String(20))
+    """'submitted' | 'validated' | 'state-changed' | 'forfeit' | 'author-created'."""
+    actor: Mapped[str] = mapped_column(String(64))
+    """Who acted: an author's name, 'cli' (the local operator) or 'engine' (a tournament run)."""
+    strategy_id: Mapped[int | None] = mapped_column(ForeignKey("strategies.id", ondelete="SET NULL"))
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("strategy_versions.id", ondelete="SET NULL"))
+    match_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

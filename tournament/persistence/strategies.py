@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tournament.persistence.errors import InvalidStrategyError, UnknownStrategyError
-from tournament.persistence.models import VERSION_STATUSES, ComponentBlob, Strategy, StrategyVersion
+from tournament.persistence.models import VERSION_STATUSES, Author, ComponentBlob, Strategy, StrategyVersion
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 """kebab-case: lowercase letters and digits in words joined by single hyphens."""
@@ -293,8 +294,9 @@ def register_builtins(session: Session, manifest_path: Path) -> list[StrategyVer
     A strategy or version is added only when that exact content hash is not already a version of that
     strategy. When a built-in's bytes change, the new build becomes a new active version (labelled
     ``{version}+{hash[:8]}`` if the manifest's label is taken) and the built-in's other active versions are
-    retired, so tournaments pick up the rebuild while old tournaments keep their pinned versions. Returns
-    the current version of every manifest entry, in manifest order.
+    retired, so tournaments pick up the rebuild while old tournaments keep their pinned versions. Reverting
+    to an earlier build reactivates its version, but a built-in whose newest version was retired by hand
+    stays retired. Returns the current version of every manifest entry, in manifest order.
     """
     wit, entries = _read_manifest(manifest_path)
     names = [entry.name for entry in entries]
@@ -344,7 +346,8 @@ def register_builtins(session: Session, manifest_path: Path) -> list[StrategyVer
                 status="active",
             )
             session.add(current)
-        elif current.status != "active":
+        elif current.status != "active" and any(row.id > current.id for row in own):
+            # A reverted build comes back; a built-in retired by hand (nothing newer) stays retired.
             current.status = "active"
         for row in own:
             if row is not current and row.status == "active":
@@ -445,3 +448,144 @@ def strategy_versions(session: Session, name: str) -> list[StrategyVersionInfo]:
     if not result:
         raise UnknownStrategyError(f"unknown strategy {name!r}", (name,))
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyRecord:
+    """A stored strategy with its owner: what ownership checks and detail views need."""
+
+    id: int
+    name: str
+    description: str
+    games: tuple[str, ...]
+    builtin: bool
+    owner_id: int | None
+    owner: str | None
+    """The owning author's name (None for built-ins and strategies without an owner)."""
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRecord:
+    """One version with everything a detail view shows, including its stored validation report."""
+
+    version_id: int
+    version: str
+    status: str
+    content_hash: str
+    size: int
+    language: str
+    wit_version: str
+    deterministic: bool
+    created_at: datetime
+    validation_report: dict[str, Any] | None
+    rejection_reasons: tuple[str, ...]
+
+
+def find_strategy(session: Session, name: str) -> StrategyRecord | None:
+    """The strategy called ``name`` with its owner, or None."""
+    row = session.execute(
+        select(Strategy, Author.name)
+        .outerjoin(Author, Strategy.owner_id == Author.id)
+        .where(Strategy.name == name)
+    ).first()
+    if row is None:
+        return None
+    strategy, owner = row
+    return StrategyRecord(
+        id=strategy.id,
+        name=strategy.name,
+        description=strategy.description,
+        games=tuple(strategy.games),
+        builtin=strategy.builtin,
+        owner_id=strategy.owner_id,
+        owner=owner,
+        created_at=strategy.created_at,
+    )
+
+
+def strategy_owners(session: Session) -> dict[str, str]:
+    """Strategy name -> owning author's name, for every strategy that has an owner."""
+    rows = session.execute(select(Strategy.name, Author.name).join(Author, Strategy.owner_id == Author.id))
+    return {strategy: owner for strategy, owner in rows}
+
+
+def create_strategy(
+    session: Session, name: str, *, description: str, games: Sequence[str], owner_id: int | None
+) -> int:
+    """Insert a new uploaded strategy and return its id.
+
+    Unlike :func:`add_version`, this never attaches to an existing strategy: if another transaction
+    created the same name first, the insert fails (IntegrityError) instead of silently joining it.
+    """
+    validate_name(name)
+    owner = None if owner_id is None else session.get(Author, owner_id)
+    strategy = Strategy(
+        name=name,
+        description=description,
+        games=_validate_games(games),
+        builtin=False,
+        owner_id=owner_id,
+        author=None if owner is None else owner.name,
+    )
+    session.add(strategy)
+    session.flush()
+    return strategy.id
+
+
+def record_validation(
+    session: Session,
+    version_id: int,
+    *,
+    status: str,
+    report: dict[str, Any],
+    rejection_reasons: Sequence[str] = (),
+    wit_version: str | None = None,
+    deterministic: bool | None = None,
+) -> StrategyVersionInfo:
+    """Store a version's validation report and the state it leads to ('active' or 'rejected')."""
+    if status not in ("active", "rejected"):
+        raise InvalidStrategyError(f"a validated version becomes 'active' or 'rejected', not {status!r}")
+    row = session.get(StrategyVersion, version_id)
+    if row is None:
+        raise UnknownStrategyError(f"no strategy version with id {version_id}")
+    row.status = status
+    row.validation_report = dict(report)
+    row.rejection_reasons = list(rejection_reasons) if status == "rejected" else None
+    if wit_version:
+        row.wit_version = wit_version
+    if deterministic is not None:
+        row.deterministic = deterministic
+    session.flush()
+    return version_by_id(session, version_id)
+
+
+def validation_report(session: Session, version_id: int) -> dict[str, Any] | None:
+    """The stored validation report of one version (None: never validated, e.g. a built-in)."""
+    report = session.scalar(select(StrategyVersion.validation_report).where(StrategyVersion.id == version_id))
+    return None if report is None else dict(report)
+
+
+def version_records(session: Session, strategy_id: int) -> list[VersionRecord]:
+    """Every version of the strategy with its report and rejection reasons, newest first."""
+    rows = session.scalars(
+        select(StrategyVersion)
+        .where(StrategyVersion.strategy_id == strategy_id)
+        .order_by(StrategyVersion.id.desc())
+    )
+    return [
+        VersionRecord(
+            version_id=row.id,
+            version=row.version,
+            status=row.status,
+            content_hash=row.content_hash,
+            size=row.size,
+            language=row.language,
+            wit_version=row.wit_version,
+            deterministic=row.deterministic,
+            created_at=row.created_at,
+            validation_report=None if row.validation_report is None else dict(row.validation_report),
+            rejection_reasons=tuple(row.rejection_reasons or ()),
+        )
+        for row in rows
+    ]

@@ -11,12 +11,14 @@ from itertools import groupby
 from pathlib import Path
 
 import anyio
+from sqlalchemy.orm import Session
 
 from tournament import ENGINE_VERSION
 from tournament.orchestration.jobs import MatchJob, Seat
 from tournament.orchestration.match import MatchPlayed
 from tournament.orchestration.pairing import round_robin
 from tournament.orchestration.runner import run_chains
+from tournament.persistence import audit as audit_repo
 from tournament.persistence import strategies as strategy_repo
 from tournament.persistence import tournaments as tournament_repo
 from tournament.persistence.database import Database
@@ -253,6 +255,35 @@ def _record(db: Database, match: MatchInfo, played: MatchPlayed) -> None:
             rounds=played.rounds,
             first_forfeits=(forfeits[0], forfeits[1]),
             logs=played.logs,
+        )
+        _audit_forfeits(session, match, played)
+
+
+def _audit_forfeits(session: Session, match: MatchInfo, played: MatchPlayed) -> None:
+    """One 'forfeit' audit event per player that forfeited in the match (its first forfeit's reason)."""
+    sides = (
+        ("a", match.version_a_id, played.first_forfeit_a, played.score.forfeits_a, match.strategy_b),
+        ("b", match.version_b_id, played.first_forfeit_b, played.score.forfeits_b, match.strategy_a),
+    )
+    for side, version_id, forfeit, count, opponent in sides:
+        if forfeit is None:
+            continue
+        reasons = (r.forfeit_a if side == "a" else r.forfeit_b for r in played.rounds)
+        first_round = next((index for index, reason in enumerate(reasons) if reason is not None), None)
+        audit_repo.record_event(
+            session,
+            "forfeit",
+            "engine",
+            version_id=version_id,
+            match_id=match.match_id,
+            detail={
+                "tournament_id": match.tournament_id,
+                "opponent": opponent,
+                "reason": str(forfeit.reason),
+                "detail": forfeit.detail,
+                "round": first_round,
+                "forfeited_rounds": count,
+            },
         )
 
 
