@@ -121,6 +121,7 @@ def play_trial(
     seed: int,
     limits: SandboxLimits | None = None,
     runtime: SandboxRuntime | None = None,
+    allow_wasi: bool = False,
 ) -> list[TrialMatch]:
     """One match per opponent, seeded like a tournament pairing (from `seed` and both names).
 
@@ -132,14 +133,14 @@ def play_trial(
     try:
         digest = content_hash(candidate)
         try:
-            runtime.prepare(candidate, digest)
+            runtime.prepare(candidate, digest, allow_wasi=allow_wasi)
         except BadComponentError as error:
             raise TrialError(f"{candidate_name} cannot play: {error}") from None
         matches: list[TrialMatch] = []
         for opponent in opponents:
             opponent_digest = content_hash(opponent.data)
             try:
-                runtime.prepare(opponent.data, opponent_digest)
+                runtime.prepare(opponent.data, opponent_digest, allow_wasi=allow_wasi)
                 rejected = None
             except BadComponentError as error:
                 rejected = str(error)
@@ -160,6 +161,7 @@ def play_trial(
                     opponent_id(candidate_name),
                     rejected=rejected,
                 ),
+                allow_wasi=allow_wasi,
             )
             matches.append(TrialMatch(opponent, match_seed, execute(job, runtime)))
         return matches

@@ -59,6 +59,13 @@ def run(
     hidden_rounds: Annotated[
         bool, typer.Option(help="Do not tell strategies how many rounds a match has.")
     ] = False,
+    allow_wasi: Annotated[
+        bool,
+        typer.Option(
+            help="Admit strategies that import WASI (no files or network, output captured); results are "
+            "then not guaranteed reproducible."
+        ),
+    ] = False,
     fuel_per_move: Annotated[int | None, typer.Option(help="Fuel (wasm instructions) per move call.")] = None,
     timeout_ms: Annotated[
         int | None, typer.Option(help="Wall-clock deadline per call, in milliseconds.")
@@ -109,6 +116,7 @@ def run(
         hidden_rounds=hidden_rounds,
         history=scope,
         limits=limits,
+        allow_wasi=allow_wasi,
     )
     database = _open(db)
     try:

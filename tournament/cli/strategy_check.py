@@ -123,6 +123,9 @@ def try_strategy(
     trace: Annotated[
         bool, typer.Option("--trace", help="Print every round and the strategy's log lines.")
     ] = False,
+    allow_wasi: Annotated[
+        bool, typer.Option("--allow-wasi", help="Let a strategy that imports WASI play (output captured).")
+    ] = False,
     db: Annotated[
         str | None,
         typer.Option(
@@ -152,7 +155,9 @@ def try_strategy(
         _fail("--vs needs at least one opponent", EXIT_USAGE)
     try:
         opponents = resolve_opponents(names, game_name, manifest=BUILTINS_MANIFEST, db_url=db)
-        matches = play_trial(data, file.stem, opponents, game=game_name, rounds=rounds, seed=seed)
+        matches = play_trial(
+            data, file.stem, opponents, game=game_name, rounds=rounds, seed=seed, allow_wasi=allow_wasi
+        )
     except UnknownOpponentError as error:
         _fail(str(error), EXIT_USAGE)
     except (TrialError, ValidationSetupError) as error:

@@ -45,6 +45,8 @@ class MatchJob:
     a: Seat
     b: Seat
     cache_dir: str | None = None
+    allow_wasi: bool = False
+    """The organizer admits WASI components (no files or network; output captured; non-deterministic)."""
 
 
 def execute(job: MatchJob, runtime: SandboxRuntime) -> MatchPlayed:
@@ -66,7 +68,7 @@ def _player(job: MatchJob, seat: Seat, runtime: SandboxRuntime, moves: tuple[str
         history=seat.history,
     )
     try:
-        return runtime.player(seat.digest, setup, job.limits)
+        return runtime.player(seat.digest, setup, job.limits, allow_wasi=job.allow_wasi)
     except BadComponentError as error:
         return ForfeitingPlayer(ForfeitReason.BAD_COMPONENT, str(error))
 

@@ -35,6 +35,7 @@ def play_local_match(
     noise: float = 0.0,
     limits: SandboxLimits | None = None,
     hidden_rounds: bool = False,
+    allow_wasi: bool = False,
     runtime: SandboxRuntime | None = None,
 ) -> MatchPlayed:
     """Play one match; a component that fails the contract check forfeits every round (bad-component)."""
@@ -43,8 +44,8 @@ def play_local_match(
     owned = runtime is None
     runtime = runtime or SandboxRuntime(limits.stack_bytes)
     try:
-        side_a = _prepare(runtime, path_a, "a")
-        side_b = _prepare(runtime, path_b, "b")
+        side_a = _prepare(runtime, path_a, "a", allow_wasi)
+        side_b = _prepare(runtime, path_b, "b", allow_wasi)
         job = MatchJob(
             match_id=0,
             game=game,
@@ -67,6 +68,7 @@ def play_local_match(
                 opponent_id(side_a.name),
                 rejected=side_b.rejected,
             ),
+            allow_wasi=allow_wasi,
         )
         return execute(job, runtime)
     finally:
@@ -74,12 +76,12 @@ def play_local_match(
             runtime.close()
 
 
-def _prepare(runtime: SandboxRuntime, source: Path | bytes, fallback: str) -> LocalSide:
+def _prepare(runtime: SandboxRuntime, source: Path | bytes, fallback: str, allow_wasi: bool) -> LocalSide:
     data = source.read_bytes() if isinstance(source, Path) else source
     name = source.stem if isinstance(source, Path) else fallback
     digest = content_hash(data)
     try:
-        runtime.prepare(data, digest)
+        runtime.prepare(data, digest, allow_wasi=allow_wasi)
     except BadComponentError as error:
         return LocalSide(name, digest, str(error))
     return LocalSide(name, digest, None)

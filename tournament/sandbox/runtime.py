@@ -28,27 +28,27 @@ class SandboxRuntime:
         self.cache = ArtifactCache(self.engine, self.settings, cache_dir)
         self.ticker = EpochTicker(self.engine)
         self.ticker.start()
-        self._reports: dict[str, ContractReport] = {}
+        self._reports: dict[tuple[str, bool], ContractReport] = {}
 
     def prepare(self, data: bytes, digest: str | None = None, *, allow_wasi: bool = False) -> ContractReport:
         """Compile (or load from cache) and check a component; raises BadComponentError."""
         digest = digest or content_hash(data)
-        report = self._reports.get(digest)
+        report = self._reports.get((digest, allow_wasi))
         if report is None:
             report = check_contract(self.engine, self.cache.get(data, digest), allow_wasi=allow_wasi)
-            self._reports[digest] = report
+            self._reports[(digest, allow_wasi)] = report
         return report
 
     def prepare_cached(self, digest: str, *, allow_wasi: bool = False) -> ContractReport | None:
         """Check a component from the artifact cache without its bytes; None when it is not cached."""
-        report = self._reports.get(digest)
+        report = self._reports.get((digest, allow_wasi))
         if report is not None:
             return report
         component = self.cache.load(digest)
         if component is None:
             return None
         report = check_contract(self.engine, component, allow_wasi=allow_wasi)
-        self._reports[digest] = report
+        self._reports[(digest, allow_wasi)] = report
         return report
 
     def component(self, digest: str) -> Component:

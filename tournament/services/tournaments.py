@@ -58,6 +58,8 @@ class TournamentRequest:
     hidden_rounds: bool = False
     history: HistoryScope = HistoryScope.TOURNAMENT
     limits: SandboxLimits = field(default_factory=SandboxLimits)
+    allow_wasi: bool = False
+    """Admit WASI components (marked non-deterministic): the organizer's explicit choice."""
 
 
 def create_tournament(db: Database, request: TournamentRequest) -> int:
@@ -95,6 +97,7 @@ def create_tournament(db: Database, request: TournamentRequest) -> int:
             "limits": request.limits.to_dict(),
             "hidden_rounds": request.hidden_rounds,
             "history": str(request.history),
+            "allow_wasi": request.allow_wasi,
         }
         return tournament_repo.create_tournament(
             session,
@@ -168,14 +171,15 @@ def run_tournament(
 
 def _prepare_participants(db: Database, info: TournamentInfo, runtime: SandboxRuntime) -> dict[str, str]:
     """Compile (or load cached artifacts of) every participant once; returns rejected hashes -> reason."""
+    allow_wasi = bool(info.config.get("allow_wasi", False))
     rejected: dict[str, str] = {}
     for participant in info.participants:
         digest = participant.content_hash
         try:
-            if runtime.prepare_cached(digest) is None:
+            if runtime.prepare_cached(digest, allow_wasi=allow_wasi) is None:
                 with db.sessions() as session:
                     data = strategy_repo.component_bytes(session, digest)
-                runtime.prepare(data, digest)
+                runtime.prepare(data, digest, allow_wasi=allow_wasi)
         except BadComponentError as error:
             rejected[digest] = str(error)
     return rejected
@@ -223,6 +227,7 @@ class _JobPlanner:
                 rejected=self.rejected.get(version_b.content_hash),
             ),
             cache_dir=str(self.cache_dir) if self.cache_dir else None,
+            allow_wasi=bool(self.info.config.get("allow_wasi", False)),
         )
 
     def _history(self, match: MatchInfo) -> tuple[RoundRecord, ...]:
