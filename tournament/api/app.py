@@ -12,7 +12,8 @@ import anyio
 from fastapi import FastAPI
 
 from tournament import ENGINE_VERSION
-from tournament.api import audit, strategies
+from tournament import web
+from tournament.api import audit, results, strategies
 from tournament.api.context import ApiContext
 from tournament.api.errors import install_error_handlers
 from tournament.authoring.builtins import DEFAULT_MANIFEST
@@ -60,4 +61,6 @@ def create_app(
     install_error_handlers(app)
     app.include_router(strategies.router)
     app.include_router(audit.router)
+    app.include_router(results.router)
+    web.install(app)
     return app
