@@ -11,8 +11,7 @@ from pathlib import Path
 import anyio
 from fastapi import FastAPI
 
-from tournament import ENGINE_VERSION
-from tournament import web
+from tournament import ENGINE_VERSION, web
 from tournament.api import audit, results, strategies
 from tournament.api.context import ApiContext
 from tournament.api.errors import install_error_handlers
