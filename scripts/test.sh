@@ -19,5 +19,9 @@ if [ -z "${TOURNAMENT_TEST_PG_URL:-}" ]; then
   fi
 fi
 
+if [ -f scripts/chromium.sh ] && ! bash scripts/chromium.sh; then
+  echo "warning: no Chromium available; browser tests will be skipped" >&2
+fi
+
 echo "== pytest"
 $BIN/python -m pytest -n "${PYTEST_WORKERS:-2}" "$@"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anyio
 from fastapi import Request
 
 from tournament.authoring.policy import ValidationPolicy
 from tournament.persistence.database import Database
+from tournament.services.ratings import RatingsCache
+from tournament.services.results import TournamentTablesCache
 from tournament.services.submissions import Validator
 
 
@@ -22,6 +24,10 @@ class ApiContext:
     validate: Validator
     validations: anyio.CapacityLimiter
     """Bounds how many uploads are validated at once (each one runs in its own child process)."""
+    ratings: RatingsCache = field(default_factory=RatingsCache)
+    """Rating replays per game, kept for the app's lifetime and rebuilt when matches are recorded."""
+    tables: TournamentTablesCache = field(default_factory=TournamentTablesCache)
+    """Standings and head-to-head of recently read tournaments, rebuilt when their matches change."""
 
 
 def get_context(request: Request) -> ApiContext:

@@ -18,9 +18,11 @@ from tournament.persistence.authors import InvalidAuthorError, UnknownAuthorErro
 from tournament.persistence.errors import (
     InvalidStrategyError,
     PersistenceError,
+    UnknownMatchError,
     UnknownStrategyError,
     UnknownTournamentError,
 )
+from tournament.rules.errors import UnknownGameError
 from tournament.services.errors import InvalidRequestError
 from tournament.services.submissions import (
     ComponentTooLargeError,
@@ -38,6 +40,8 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (UnknownStrategyError, status.HTTP_404_NOT_FOUND),
     (UnknownTournamentError, status.HTTP_404_NOT_FOUND),
     (UnknownAuthorError, status.HTTP_404_NOT_FOUND),
+    (UnknownMatchError, status.HTTP_404_NOT_FOUND),
+    (UnknownGameError, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (InvalidStrategyError, status.HTTP_400_BAD_REQUEST),
     (InvalidAuthorError, status.HTTP_400_BAD_REQUEST),
     (InvalidRequestError, status.HTTP_400_BAD_REQUEST),

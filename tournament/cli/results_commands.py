@@ -63,30 +63,11 @@ def h2h(
     finally:
         database.close()
     if as_json:
+        from tournament.services.results import head_to_head_dict
+
         typer.echo(json.dumps(head_to_head_dict(matrix), indent=2))
         return
     _print_matrix(matrix, tournament_id)
-
-
-def head_to_head_dict(matrix: HeadToHead) -> dict[str, object]:
-    return {
-        "strategies": list(matrix.strategies),
-        "cells": [
-            {
-                "strategy": c.strategy,
-                "opponent": c.opponent,
-                "matches": c.matches,
-                "wins": c.wins,
-                "draws": c.draws,
-                "losses": c.losses,
-                "payoff": c.payoff,
-                "opponent_payoff": c.opponent_payoff,
-                "rounds": c.rounds,
-                "mean_payoff": c.mean_payoff,
-            }
-            for c in matrix.cells
-        ],
-    }
 
 
 def _print_matrix(matrix: HeadToHead, tournament_id: int) -> None:
@@ -131,6 +112,8 @@ def show(
     finally:
         database.close()
     if as_json:
+        from tournament.services.results import replay_dict
+
         typer.echo(json.dumps(replay_dict(replay, running), indent=2, default=str))
         return
     _print_replay(replay, running)
@@ -143,30 +126,11 @@ def _running_totals(database: Database, match_id: int, offset: int) -> tuple[int
     return sum(r.payoff_a for r in earlier), sum(r.payoff_b for r in earlier)
 
 
-def replay_dict(replay: MatchReplay, running: tuple[int, int] = (0, 0)) -> dict[str, object]:
-    from dataclasses import asdict
-
-    score_a, score_b = running
-    rounds = []
-    for r in replay.rounds:
-        score_a += r.payoff_a
-        score_b += r.payoff_b
-        rounds.append({
-            "round": r.index,
-            "move_a": None if r.move_a is None else replay.moves[r.move_a],
-            "move_b": None if r.move_b is None else replay.moves[r.move_b],
-            "payoff_a": r.payoff_a, "payoff_b": r.payoff_b, "score_a": score_a, "score_b": score_b,
-            "noise_a": r.noise_a, "noise_b": r.noise_b,
-            "forfeit_a": None if r.forfeit_a is None else str(r.forfeit_a),
-            "forfeit_b": None if r.forfeit_b is None else str(r.forfeit_b),
-            "fuel_a": r.fuel_a, "fuel_b": r.fuel_b,
-        })  # fmt: skip
-    return {"match": asdict(replay.detail), "offset": replay.offset, "rounds": rounds}
-
-
 def _print_replay(replay: MatchReplay, running: tuple[int, int]) -> None:
     from rich.console import Console
     from rich.table import Table
+
+    from tournament.services.results import replay_dict
 
     d = replay.detail
     data = replay_dict(replay, running)

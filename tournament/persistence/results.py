@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from tournament.persistence.errors import UnknownMatchError
-from tournament.persistence.models import Match, Round, Tournament
+from tournament.persistence.errors import UnknownMatchError, UnknownStrategyError
+from tournament.persistence.models import Match, Round, Strategy, StrategyVersion, Tournament, TournamentEntry
 from tournament.persistence.tournaments import names_query, round_columns, round_record
 from tournament.rules.records import RoundRecord
 
@@ -70,18 +70,114 @@ def finished_outcomes(session: Session, game: str) -> Iterator[MatchOutcomeRow]:
 
 
 def match_detail(session: Session, match_id: int) -> MatchDetail:
+    row = session.execute(_detail_query().where(Match.id == match_id)).first()
+    if row is None:
+        raise UnknownMatchError(f"no match with id {match_id}")
+    return _detail(row)
+
+
+def match_rounds(
+    session: Session, match_id: int, *, offset: int = 0, limit: int | None = None
+) -> list[RoundRecord]:
+    """A page of a match's rounds, in order."""
+    query = (
+        select(Round.round, *round_columns())
+        .where(Round.match_id == match_id)
+        .order_by(Round.round)
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [round_record(*row) for row in session.execute(query)]
+
+
+@dataclass(frozen=True, slots=True)
+class TournamentRow:
+    """A tournament as listed: its settings, how many take part and how far it got."""
+
+    id: int
+    game: str
+    rounds: int
+    repetitions: int
+    seed: int
+    noise: float
+    status: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    participants: int
+    matches_finished: int
+    matches_total: int
+
+
+def tournament_page(
+    session: Session, *, game: str | None, status: str | None, limit: int, offset: int
+) -> tuple[int, list[TournamentRow]]:
+    """(total, one page) of tournaments, newest first; counts come from one grouped query per page."""
+    filters = []
+    if game is not None:
+        filters.append(Tournament.game == game)
+    if status is not None:
+        filters.append(Tournament.status == status)
+    total = session.execute(select(func.count()).select_from(Tournament).where(*filters)).scalar_one()
+    rows = list(
+        session.scalars(
+            select(Tournament).where(*filters).order_by(Tournament.id.desc()).limit(limit).offset(offset)
+        )
+    )
+    ids = [row.id for row in rows]
+    entrants: dict[int, int] = {}
+    progress: dict[int, tuple[int, int]] = {}
+    if ids:
+        entrants = {
+            tid: int(count)
+            for tid, count in session.execute(
+                select(TournamentEntry.tournament_id, func.count())
+                .where(TournamentEntry.tournament_id.in_(ids))
+                .group_by(TournamentEntry.tournament_id)
+            )
+        }
+        progress = {
+            tid: (int(finished), int(count))
+            for tid, finished, count in session.execute(
+                select(Match.tournament_id, func.count().filter(Match.status == "finished"), func.count())
+                .where(Match.tournament_id.in_(ids))
+                .group_by(Match.tournament_id)
+            )
+        }
+    return int(total), [
+        TournamentRow(
+            id=row.id,
+            game=row.game,
+            rounds=row.rounds,
+            repetitions=row.repetitions,
+            seed=row.seed,
+            noise=row.noise,
+            status=row.status,
+            created_at=row.created_at,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            participants=entrants.get(row.id, 0),
+            matches_finished=progress.get(row.id, (0, 0))[0],
+            matches_total=progress.get(row.id, (0, 0))[1],
+        )
+        for row in rows
+    ]
+
+
+def _detail_query() -> Select[Match, str, str, str, str, str]:
     version_a, version_b, strategy_a, strategy_b = names_query()
-    row = session.execute(
+    return (
         select(Match, Tournament.game, strategy_a.name, strategy_b.name, version_a.version, version_b.version)
         .join(Tournament, Tournament.id == Match.tournament_id)
         .join(version_a, Match.version_a_id == version_a.id)
         .join(strategy_a, version_a.strategy_id == strategy_a.id)
         .join(version_b, Match.version_b_id == version_b.id)
         .join(strategy_b, version_b.strategy_id == strategy_b.id)
-        .where(Match.id == match_id)
-    ).first()
-    if row is None:
-        raise UnknownMatchError(f"no match with id {match_id}")
+    )
+
+
+def _detail(row: Row[Match, str, str, str, str, str]) -> MatchDetail:
     match, game, name_a, name_b, label_a, label_b = row
     return MatchDetail(
         match_id=match.id,
@@ -107,16 +203,65 @@ def match_detail(session: Session, match_id: int) -> MatchDetail:
     )
 
 
-def match_rounds(
-    session: Session, match_id: int, *, offset: int = 0, limit: int | None = None
-) -> list[RoundRecord]:
-    """A page of a match's rounds, in order."""
-    query = (
-        select(Round.round, *round_columns())
+def match_page(
+    session: Session, tournament_id: int, *, strategy: str | None, limit: int, offset: int
+) -> tuple[int, list[MatchDetail]]:
+    """(total, one page) of a tournament's matches by position, optionally those `strategy` played in."""
+    query = _detail_query().where(Match.tournament_id == tournament_id)
+    if strategy is not None:
+        versions = select(StrategyVersion.id).join(Strategy).where(Strategy.name == strategy)
+        query = query.where(or_(Match.version_a_id.in_(versions), Match.version_b_id.in_(versions)))
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    page = session.execute(query.order_by(Match.position).limit(limit).offset(offset))
+    return int(total), [_detail(row) for row in page]
+
+
+def rounds_before(session: Session, match_id: int, offset: int) -> tuple[int, int, int]:
+    """(rounds stored, A's and B's payoff summed over the first `offset` rounds): running scores at a page."""
+    count = session.execute(select(func.count()).where(Round.match_id == match_id)).scalar_one()
+    earlier = (
+        select(Round.payoff_a, Round.payoff_b)
         .where(Round.match_id == match_id)
         .order_by(Round.round)
-        .offset(offset)
+        .limit(offset)
+        .subquery()
     )
-    if limit is not None:
-        query = query.limit(limit)
-    return [round_record(*row) for row in session.execute(query)]
+    score_a, score_b = session.execute(
+        select(func.coalesce(func.sum(earlier.c.payoff_a), 0), func.coalesce(func.sum(earlier.c.payoff_b), 0))
+    ).one()
+    return int(count), int(score_a), int(score_b)
+
+
+def finished_marker(session: Session, game: str) -> tuple[int, int]:
+    """(count, max id) of a game's finished matches: changes whenever a match of the game is recorded."""
+    count, highest = session.execute(
+        select(func.count(Match.id), func.coalesce(func.max(Match.id), 0))
+        .join(Tournament, Tournament.id == Match.tournament_id)
+        .where(Tournament.game == game, Match.status == "finished", Match.outcome.is_not(None))
+    ).one()
+    return int(count), int(highest)
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRow:
+    """A tournament a strategy took part in, with the version it played."""
+
+    tournament_id: int
+    version: str
+    status: str
+    finished_at: datetime | None
+
+
+def strategy_entries(session: Session, name: str, game: str) -> list[EntryRow]:
+    """The strategy's tournaments of `game`, oldest first; UnknownStrategyError if there is no such name."""
+    if session.execute(select(Strategy.id).where(Strategy.name == name)).first() is None:
+        raise UnknownStrategyError(f"no strategy named {name!r}")
+    query = (
+        select(Tournament.id, StrategyVersion.version, Tournament.status, Tournament.finished_at)
+        .join(TournamentEntry, TournamentEntry.tournament_id == Tournament.id)
+        .join(StrategyVersion, TournamentEntry.strategy_version_id == StrategyVersion.id)
+        .join(Strategy, StrategyVersion.strategy_id == Strategy.id)
+        .where(Strategy.name == name, Tournament.game == game)
+        .order_by(Tournament.id)
+    )
+    return [EntryRow(*row) for row in session.execute(query)]

@@ -1,0 +1,1 @@
+"""Browser tests of the web pages: a real server, a real database and Debian Chromium."""
