@@ -7,6 +7,7 @@ componentize-js then cannot read the WIT folder.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -40,13 +41,28 @@ def _node(say: Say) -> tuple[str, str]:
     return node, npm
 
 
+SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+def _npm_environment() -> dict[str, str]:
+    """Node trusts only its own CA list; also trust the system's, so TLS-inspecting proxies work too."""
+    environment = dict(os.environ)
+    if "NODE_EXTRA_CA_CERTS" not in environment and SYSTEM_CA_BUNDLE.is_file():
+        environment["NODE_EXTRA_CA_CERTS"] = str(SYSTEM_CA_BUNDLE)
+    return environment
+
+
 def componentize_js(say: Say) -> tuple[str, Path]:
     """node and the componentize-js entry script, installed on first use."""
     node, npm = _node(say)
 
     def install(folder: Path) -> None:
         folder.mkdir(parents=True)
-        run("npm install", [npm, "install", "--no-fund", "--no-audit", "--prefix", folder, *PACKAGES])
+        run(
+            "npm install",
+            [npm, "install", "--no-fund", "--no-audit", "--prefix", folder, *PACKAGES],
+            env=_npm_environment(),
+        )
 
     folder = install_once(toolchains_home() / "js", " and ".join(PACKAGES) + " (from npm)", say, install)
     return node, folder / "node_modules" / "@bytecodealliance" / "componentize-js" / "src" / "cli.js"
