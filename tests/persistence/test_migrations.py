@@ -35,6 +35,8 @@ TABLES = {
     "match_logs",
     "authors",
     "audit_events",
+    "schedules",
+    "strategy_tags",
 }
 
 

@@ -28,6 +28,9 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy import (
+    false as sa_false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -41,7 +44,7 @@ NAMING_CONVENTION = {
 
 VERSION_STATUSES = ("validating", "active", "rejected", "retired")
 TOURNAMENT_STATUSES = ("pending", "running", "finished", "failed", "cancelled")
-MATCH_STATUSES = ("pending", "finished")
+MATCH_STATUSES = ("pending", "finished", "failed")
 AUDIT_KINDS = ("submitted", "validated", "state-changed", "forfeit", "author-created")
 OUTCOMES = ("a", "b", "draw")
 PLAYERS = ("a", "b")
@@ -129,6 +132,18 @@ class Strategy(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
+class StrategyTag(Base):
+    """A label organizers select participants by (``--tags ladder``); a strategy has any number."""
+
+    __tablename__ = "strategy_tags"
+    __table_args__ = (Index(None, "tag"),)
+
+    strategy_id: Mapped[int] = mapped_column(
+        ForeignKey("strategies.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
 class StrategyVersion(Base):
     """One uploaded build of a strategy, identified by its component's content hash."""
 
@@ -157,6 +172,27 @@ class StrategyVersion(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
+class Schedule(Base):
+    """A tournament template fired by a cron expression in a time zone."""
+
+    __tablename__ = "schedules"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    cron: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    """IANA zone name the cron fields are read in (``Europe/Paris``, ``UTC``)."""
+    template: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """Game, rounds, repetitions, noise, limits, participant selection and seed policy."""
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_run_at: Mapped[datetime | None]
+    """The next slot to fire (UTC); claimed by a compare-and-set so two schedulers never fire it twice."""
+    last_run_at: Mapped[datetime | None]
+    """The slot of the latest run started for this schedule."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
 class Tournament(Base):
     """Everything needed to replay a tournament: game, sizes, seed, noise, limits and engine version."""
 
@@ -164,6 +200,7 @@ class Tournament(Base):
     __table_args__ = (
         Index(None, "game"),
         Index(None, "status"),
+        UniqueConstraint("schedule_id", "scheduled_for"),
         CheckConstraint(_in("status", TOURNAMENT_STATUSES), name="status"),
         CheckConstraint("seed >= 0", name="seed"),
         {"sqlite_autoincrement": True},
@@ -183,6 +220,16 @@ class Tournament(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedules.id", ondelete="SET NULL"))
+    """The schedule that started this run (None: started by hand)."""
+    scheduled_for: Mapped[datetime | None]
+    """The schedule slot this run stands for; unique per schedule, so no slot ever runs twice."""
+    runner: Mapped[str | None] = mapped_column(String(200))
+    """Who holds the run lease: ``host:pid:nonce`` of the process playing the matches (None: nobody)."""
+    heartbeat_at: Mapped[datetime | None]
+    """When the runner last renewed its lease; a lease not renewed for a while is stale."""
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    """Set by ``tournament cancel``; the runner stops at the next match boundary."""
 
 
 class TournamentEntry(Base):
@@ -240,6 +287,8 @@ class Match(Base):
     """The first forfeit's message for A (trap text, illegal value, ...)."""
     detail_b: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    """Why the match could not be played (status 'failed'): the engine's fault, never a strategy's forfeit."""
 
 
 class Round(Base):
