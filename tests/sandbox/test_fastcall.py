@@ -121,3 +121,108 @@ def test_traps_surface_as_wasmtime_errors_on_both_paths(
         with pytest.raises(wasmtime.WasmtimeError, match="unreachable"):
             caller(None, 10_000, 100)
         player.close()
+
+
+# `begin`'s flattened parameters: game (ptr, len), moves (ptr, len), rounds (tag, value), seed (i64),
+# opponent (i64), history (ptr, len), first-round. The component mixes every one but the pointers.
+BEGIN_PARAMS = [
+    "local.get 1",
+    "local.get 3",
+    "local.get 4",
+    "local.get 5",
+    "local.get 6 i32.wrap_i64",
+    "local.get 6 i64.const 32 i64.shr_u i32.wrap_i64",
+    "local.get 7 i32.wrap_i64",
+    "local.get 7 i64.const 32 i64.shr_u i32.wrap_i64",
+    "local.get 9",
+    "local.get 10",
+]
+BEGIN_MIX = "i32.const 7 " + " ".join(f"i32.const 31 i32.mul {param} i32.add" for param in BEGIN_PARAMS)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    game=st.sampled_from([("rps", ("rock", "paper", "scissors")), ("ipd", ("cooperate", "defect"))]),
+    rounds=st.none() | st.integers(1, 10**6),
+    seed=st.integers(0, 2**63 - 1),
+    opponent=st.integers(0, 2**63 - 1),
+    history=st.lists(
+        st.tuples(st.none() | st.integers(0, 2), st.none() | st.integers(0, 2), s32, s32), max_size=5
+    ),
+)
+def test_begin_gets_the_same_arguments_on_both_paths(
+    begin_echo: bytes,
+    runtime: SandboxRuntime,
+    game: tuple[str, tuple[str, ...]],
+    rounds: int | None,
+    seed: int,
+    opponent: int,
+    history: list[RoundKey],
+) -> None:
+    from tournament.rules.records import RoundRecord
+
+    records = tuple(RoundRecord(i, *key) for i, key in enumerate(history))
+    setup = PlayerSetup(game[0], game[1], rounds, seed, opponent, records)
+    digest = content_hash(begin_echo)
+    moves = []
+    for fast in (True, False):
+        player = WasmPlayer(
+            runtime.engine, runtime.component(digest), setup, SandboxLimits(), runtime.ticker, fast=fast
+        )
+        assert player.start() is None
+        moves.append(player.next_move(None))
+        player.close()
+    assert moves[0] == moves[1]
+    assert moves[0].forfeit is None
+
+
+@pytest.fixture(scope="module")
+def begin_echo(runtime: SandboxRuntime, tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    from tests.wasm_builders import build_component, core_wat
+
+    wat = core_wat(
+        "global.get $mix",
+        begin_body=f"{BEGIN_MIX} global.set $mix",
+        extra="(global $mix (mut i32) (i32.const 0))",
+    )
+    data = build_component(wat, tmp_path_factory.mktemp("begin-echo"))
+    runtime.prepare(data)
+    return data
+
+
+@settings(max_examples=100, deadline=None)
+@given(keys=st.lists(keys, min_size=1, max_size=8))
+def test_players_sharing_their_component_calls_agree_with_stock(
+    shared_players: tuple[WasmPlayer, WasmPlayer, WasmPlayer], keys: list[RoundKey | None]
+) -> None:
+    first_call, second_call, stock_call = (p._call for p in shared_players)
+    assert isinstance(first_call, NextMoveCall)
+    assert isinstance(second_call, NextMoveCall)
+    assert first_call._lowered is second_call._lowered
+    assert stock_call is not None
+    for key in keys:
+        results = {caller(key, 10_000, 100) for caller in (first_call, second_call, stock_call)}
+        assert results == {(expected(key), next(iter(results))[1])}
+
+
+@pytest.fixture(scope="module")
+def shared_players(
+    runtime: SandboxRuntime, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[WasmPlayer, WasmPlayer, WasmPlayer]]:
+    from tests.wasm_builders import build_component, core_wat
+
+    data = build_component(core_wat(ECHO), tmp_path_factory.mktemp("echo-shared"))
+    runtime.prepare(data)
+    digest = content_hash(data)
+    setup = PlayerSetup("rps", ("rock", "paper", "scissors"), 10, 1, 2)
+    first = runtime.player(digest, setup, SandboxLimits())
+    second = runtime.player(digest, setup, SandboxLimits())
+    stock = WasmPlayer(
+        runtime.engine, runtime.component(digest), setup, SandboxLimits(), runtime.ticker, fast=False
+    )
+    players = (first, second, stock)
+    for player in players:
+        assert player.start() is None
+    yield players
+    for player in players:
+        player.close()

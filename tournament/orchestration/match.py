@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeGuard, runtime_checkable
 
 from tournament.rules.forfeits import ForfeitReason
 from tournament.rules.games import Game
-from tournament.rules.records import RoundRecord
+from tournament.rules.records import RoundLog, RoundRecord, RoundRow
 from tournament.rules.rounds import apply_noise, score_round
 from tournament.rules.scoring import MatchScore, MatchTally
 from tournament.rules.seeds import derive_seed
-from tournament.sandbox.player import LogBuffer, MoveResult
+from tournament.sandbox.fastcall import RoundKey
+from tournament.sandbox.player import LogBuffer, MoveResult, MoveTuple
 
 
 class Player(Protocol):
@@ -27,6 +29,13 @@ class Player(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class KeyedPlayer(Player, Protocol):
+    """A player with the object-free hot path: `move` is `next_move` with keys and tuples."""
+
+    def move(self, last: RoundKey | None) -> MoveTuple: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Forfeit:
     """The first forfeit of a player in a match, kept with the match result."""
@@ -39,7 +48,8 @@ class Forfeit:
 class MatchPlayed:
     """Everything a played match produced, from player A's side."""
 
-    rounds: tuple[RoundRecord, ...]
+    rounds: Sequence[RoundRecord]
+    """A `RoundLog` (rows, read as records) when both players are `KeyedPlayer`s, else a tuple."""
     score: MatchScore
     first_forfeit_a: Forfeit | None
     first_forfeit_b: Forfeit | None
@@ -60,6 +70,10 @@ class ForfeitingPlayer:
     def next_move(self, last: RoundRecord | None) -> MoveResult:
         return self._result
 
+    def move(self, last: RoundKey | None) -> MoveTuple:
+        result = self._result
+        return result.move, result.forfeit, result.fuel, result.detail
+
     def close(self) -> None:
         return None
 
@@ -68,6 +82,8 @@ def play_match(
     game: Game, player_a: Player, player_b: Player, *, rounds: int, seed: int, noise: float = 0.0
 ) -> MatchPlayed:
     """Play `rounds` rounds; noise draws from the match's own generator (from `seed`), never a player's."""
+    if _keyed(player_a) and _keyed(player_b):
+        return _play_keyed(game, player_a, player_b, rounds=rounds, seed=seed, noise=noise)
     rng = random.Random(derive_seed(seed, "noise"))
     tally = MatchTally()
     records: list[RoundRecord] = []
@@ -128,3 +144,101 @@ def _checked(game: Game, result: MoveResult) -> tuple[int | None, ForfeitReason 
     if result.move is None or not game.is_legal(result.move):
         return None, ForfeitReason.ILLEGAL_MOVE, f"move {result.move} is not one of 0..{game.n_moves - 1}"
     return result.move, None, ""
+
+
+def _keyed(player: Player) -> TypeGuard[KeyedPlayer]:
+    """`isinstance(player, KeyedPlayer)` without a runtime protocol check's cost (tens of microseconds)."""
+    return callable(getattr(player, "move", None))
+
+
+def _play_keyed(
+    game: Game, player_a: KeyedPlayer, player_b: KeyedPlayer, *, rounds: int, seed: int, noise: float
+) -> MatchPlayed:
+    """`play_match` on the object-free path: the same rules, rounds and results, without per-round objects.
+
+    Payoffs come from a table filled once per match by `score_round` itself; legality is `_checked`'s
+    (its full check runs whenever the quick one does not pass); noise is `apply_noise` with the same
+    generator. `tests/sandbox/test_match_paths.py` proves both paths give identical matches.
+    """
+    rng = random.Random(derive_seed(seed, "noise"))
+    n_moves = game.n_moves
+    cells: list[int | None] = [*range(n_moves), None]
+    payoffs = {a: {b: score_round(game, a, b) for b in cells} for a in cells}
+    rows: list[RoundRow] = []
+    append = rows.append
+    first_a: Forfeit | None = None
+    first_b: Forfeit | None = None
+    total_a = total_b = wins_a = wins_b = draws = forfeits_a = forfeits_b = 0
+    try:
+        for side, player in (("a", player_a), ("b", player_b)):
+            failure = player.start()
+            if failure is not None and failure.forfeit is not None:
+                if side == "a":
+                    first_a = Forfeit(failure.forfeit, failure.detail)
+                else:
+                    first_b = Forfeit(failure.forfeit, failure.detail)
+        move_a_player = player_a.move
+        move_b_player = player_b.move
+        last_a: RoundKey | None = None
+        last_b: RoundKey | None = None
+        for index in range(rounds):
+            move_a, forfeit_a, fuel_a, detail_a = move_a_player(last_a)
+            move_b, forfeit_b, fuel_b, detail_b = move_b_player(last_b)
+            if forfeit_a is not None:
+                move_a = None
+            elif move_a.__class__ is not int or not 0 <= move_a < n_moves:
+                move_a, forfeit_a, detail_a = _checked(game, MoveResult(move_a, None, fuel_a, detail_a))
+            if forfeit_b is not None:
+                move_b = None
+            elif move_b.__class__ is not int or not 0 <= move_b < n_moves:
+                move_b, forfeit_b, detail_b = _checked(game, MoveResult(move_b, None, fuel_b, detail_b))
+            noise_a = noise_b = False
+            if noise > 0.0:
+                if move_a is not None:
+                    move_a, noise_a = apply_noise(game, move_a, rng, noise)
+                if move_b is not None:
+                    move_b, noise_b = apply_noise(game, move_b, rng, noise)
+            payoff_a, payoff_b = payoffs[move_a][move_b]
+            append(
+                (
+                    index,
+                    move_a,
+                    move_b,
+                    payoff_a,
+                    payoff_b,
+                    noise_a,
+                    noise_b,
+                    forfeit_a,
+                    forfeit_b,
+                    fuel_a,
+                    fuel_b,
+                )
+            )
+            total_a += payoff_a
+            total_b += payoff_b
+            if payoff_a > payoff_b:
+                wins_a += 1
+            elif payoff_b > payoff_a:
+                wins_b += 1
+            else:
+                draws += 1
+            if forfeit_a is not None:
+                forfeits_a += 1
+                if first_a is None:
+                    first_a = Forfeit(forfeit_a, detail_a)
+            if forfeit_b is not None:
+                forfeits_b += 1
+                if first_b is None:
+                    first_b = Forfeit(forfeit_b, detail_b)
+            last_a = (move_a, move_b, payoff_a, payoff_b)
+            last_b = (move_b, move_a, payoff_b, payoff_a)
+    finally:
+        player_a.close()
+        player_b.close()
+    tally = MatchTally(len(rows), total_a, total_b, wins_a, wins_b, draws, forfeits_a, forfeits_b)
+    logs = tuple(
+        (side, round_index, message)
+        for side, player in (("a", player_a), ("b", player_b))
+        for round_index, message in player.logs.lines
+    )
+    return MatchPlayed(RoundLog(rows), tally.score(game), first_a, first_b, logs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from tournament.rules.errors import GameDefinitionError, IllegalMoveError, UnknownGameError
@@ -39,6 +39,8 @@ class Game:
     draw_band_z: float | None
     """z-score of the draw band on the difference of match totals; None: a draw only on equal totals."""
     description: str = ""
+    _forfeit_payoffs: tuple[int, int] = field(init=False, repr=False, compare=False)
+    """Cached `forfeit_payoffs` (the table never changes): scoring reads it every round."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -71,6 +73,8 @@ class Game:
             raise GameDefinitionError(f"{where}: draw_band_z must be None or a finite number >= 0, got {z!r}")
         if not isinstance(self.description, str):
             raise GameDefinitionError(f"{where}: description must be a string")
+        values = [x for row in self.payoffs for cell in row for x in cell]
+        object.__setattr__(self, "_forfeit_payoffs", (min(values), max(values)))
 
     @property
     def n_moves(self) -> int:
@@ -100,8 +104,7 @@ class Game:
     @property
     def forfeit_payoffs(self) -> tuple[int, int]:
         """(loser, winner) for a forfeited round: the table's worst and best, so forfeiting never pays."""
-        values = [x for row in self.payoffs for cell in row for x in cell]
-        return min(values), max(values)
+        return self._forfeit_payoffs
 
     def draw_margin(self, rounds: int) -> float:
         """Band on ``total_a - total_b`` within which a match is a draw.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 from tournament.rules.forfeits import ForfeitReason
 
@@ -28,6 +30,22 @@ class RoundRecord:
     """Fuel A's move call consumed (0 when it did not run)."""
     fuel_b: int = 0
 
+    def as_row(self) -> RoundRow:
+        """The fields in declaration order (what `RoundLog` holds and storage writes)."""
+        return (
+            self.index,
+            self.move_a,
+            self.move_b,
+            self.payoff_a,
+            self.payoff_b,
+            self.noise_a,
+            self.noise_b,
+            self.forfeit_a,
+            self.forfeit_b,
+            self.fuel_a,
+            self.fuel_b,
+        )
+
     def swapped(self) -> RoundRecord:
         """The same round seen from B's side (B becomes A)."""
         return RoundRecord(
@@ -43,3 +61,52 @@ class RoundRecord:
             fuel_a=self.fuel_b,
             fuel_b=self.fuel_a,
         )
+
+
+RoundRow = tuple[
+    int, int | None, int | None, int, int, bool, bool, ForfeitReason | None, ForfeitReason | None, int, int
+]
+"""A `RoundRecord`'s fields in declaration order, as a plain tuple."""
+
+
+class RoundLog(Sequence[RoundRecord]):
+    """A match's rounds kept as plain tuples: a `RoundRecord` is made only when one is read.
+
+    The match loop appends a row per round and storage writes the rows as they are, so a round costs no
+    objects on the hot path; readers still see an ordinary sequence of records.
+    """
+
+    __slots__ = ("rows",)
+
+    def __init__(self, rows: list[RoundRow]) -> None:
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @overload
+    def __getitem__(self, index: int) -> RoundRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[RoundRecord, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> RoundRecord | tuple[RoundRecord, ...]:
+        if isinstance(index, slice):
+            return tuple(RoundRecord(*row) for row in self.rows[index])
+        return RoundRecord(*self.rows[index])
+
+    def __iter__(self) -> Iterator[RoundRecord]:
+        for row in self.rows:
+            yield RoundRecord(*row)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RoundLog):
+            return self.rows == other.rows
+        if isinstance(other, Sequence):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RoundLog({len(self.rows)} rounds)"

@@ -17,7 +17,14 @@ from tournament.rules.forfeits import ForfeitReason
 from tournament.rules.records import RoundRecord
 from tournament.sandbox import contract
 from tournament.sandbox.artifacts import first_line
-from tournament.sandbox.fastcall import NextMoveCall, RoundKey, StockNextMoveCall, next_move_call
+from tournament.sandbox.fastcall import (
+    ComponentCalls,
+    NextMoveCall,
+    RoundKey,
+    StockNextMoveCall,
+    fast_path_available,
+    next_move_call,
+)
 from tournament.sandbox.limits import SandboxLimits
 from tournament.sandbox.watchdog import EpochTicker
 
@@ -33,6 +40,10 @@ class PlayerSetup:
     seed: int
     opponent: int
     history: tuple[RoundRecord, ...] = ()
+
+
+MoveTuple = tuple[int | None, ForfeitReason | None, int, str]
+"""A `MoveResult`'s fields as a plain tuple: the match loop's hot path makes no objects."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,13 +114,9 @@ def _key(record: RoundRecord) -> RoundKey:
     return (record.move_a, record.move_b, record.payoff_a, record.payoff_b)
 
 
-def _round_result(record: RoundRecord) -> Record:
-    return _record(
-        my_move=record.move_a,
-        their_move=record.move_b,
-        my_payoff=record.payoff_a,
-        their_payoff=record.payoff_b,
-    )
+def _round_result(key: RoundKey) -> Record:
+    my_move, their_move, my_payoff, their_payoff = key
+    return _record(my_move=my_move, their_move=their_move, my_payoff=my_payoff, their_payoff=their_payoff)
 
 
 class WasmPlayer:
@@ -125,23 +132,30 @@ class WasmPlayer:
         *,
         allow_wasi: bool = False,
         fast: bool = True,
+        calls: ComponentCalls | None = None,
     ) -> None:
+        """`calls`: the component's shared call state (its runtime keeps one per component); without it
+        the player keeps its own for the match."""
         self._engine = engine
         self._component = component
         self._setup = setup
         self._limits = limits
         self._ticker = ticker
         self._allow_wasi = allow_wasi
-        self._seen: list[RoundRecord] = []
-        self._round = 0
+        self._setup_history = [_key(record) for record in setup.history]
+        self._seen: list[RoundKey] = []
+        """This match's rounds so far, as keys: the history a restarted instance is told."""
         self._store: wasmtime.Store | None = None
         self._call: NextMoveCall | StockNextMoveCall | None = None
-        self._fast = fast
+        self._fast = fast and fast_path_available()
+        self._owned_calls = ComponentCalls() if calls is None and self._fast else None
+        self._calls = (calls or self._owned_calls) if self._fast else None
         self._needs_restart = False
         self._dead: ForfeitReason | None = None
         self._dead_detail = ""
         self.restarts = 0
         self._deadline = ticker.ticks_for(limits.timeout_ms)
+        self._budget = limits.fuel_per_move
         self.logs = LogBuffer(limits.log_lines, limits.log_line_bytes)
 
     @property
@@ -151,53 +165,68 @@ class WasmPlayer:
 
     def start(self) -> MoveResult | None:
         """Instantiate and call `begin`; returns the failure, or None when the player is ready."""
-        failure = self._instantiate(self._setup.history, first_round=0)
+        failure = self._instantiate(self._setup_history, first_round=0)
         if failure is not None:
             self._kill(failure)
         return failure
 
     def next_move(self, last: RoundRecord | None) -> MoveResult:
         """Ask for the move of the next round; `last` is the previous round from this player's side."""
+        key = None if last is None else (last.move_a, last.move_b, last.payoff_a, last.payoff_b)
+        move, forfeit, fuel, detail = self.move(key)
+        return MoveResult(move, forfeit, fuel, detail)
+
+    def move(self, last: RoundKey | None) -> MoveTuple:
+        """`next_move` without objects: `last` as (my move, their move, my payoff, their payoff).
+
+        The match loop's hot path; returns (move, forfeit, fuel, detail) like `MoveResult`'s fields.
+        """
         if last is not None:
             self._seen.append(last)
-        if self._dead is not None:
-            return MoveResult(None, self._dead, 0, self._dead_detail)
-        argument: RoundRecord | None = last
-        if self._needs_restart:
-            history = (*self._setup.history, *self._seen)
-            failure = self._instantiate(history, first_round=len(self._seen))
-            if failure is not None:
-                self._kill(failure)
-                return failure
-            self._needs_restart = False
-            self.restarts += 1
-            argument = None
         call = self._call
-        if call is None:
-            raise RuntimeError("next_move called before start")
-        self._round = len(self._seen)
-        key = (
-            None
-            if argument is None
-            else (argument.move_a, argument.move_b, argument.payoff_a, argument.payoff_b)
-        )
-        budget = self._limits.fuel_per_move
+        if call is None:  # out of the match, restarting after a budget forfeit, or not started
+            return self._move_without_instance()
         try:
-            move, used = call(key, budget, self._deadline)
+            move, used = call(last, self._budget, self._deadline)
         except wasmtime.WasmtimeError as error:
-            reason, detail = classify_failure(error)
-            used = budget - call.fuel_left()
-            self._drop_instance()
-            if reason in (ForfeitReason.FUEL, ForfeitReason.TIMEOUT):
-                self._needs_restart = True
-                return MoveResult(None, reason, used, detail)
-            result = MoveResult(None, reason, used, detail)
-            self._kill(result)
-            return result
-        return MoveResult(move, None, used)
+            return self._failed(call, error)
+        return move, None, used, ""
+
+    def _move_without_instance(self) -> MoveTuple:
+        if self._dead is not None:
+            return None, self._dead, 0, self._dead_detail
+        if not self._needs_restart:
+            raise RuntimeError("next_move called before start")
+        failure = self._restart()
+        if failure is not None:
+            return failure.move, failure.forfeit, failure.fuel, failure.detail
+        return self.move(None)
+
+    def _restart(self) -> MoveResult | None:
+        """A fresh instance after a budget forfeit, told the whole match so far; the failure if any."""
+        history = (*self._setup_history, *self._seen)
+        failure = self._instantiate(history, first_round=len(self._seen))
+        if failure is not None:
+            self._kill(failure)
+            return failure
+        self._needs_restart = False
+        self.restarts += 1
+        return None
+
+    def _failed(self, call: NextMoveCall | StockNextMoveCall, error: wasmtime.WasmtimeError) -> MoveTuple:
+        reason, detail = classify_failure(error)
+        used = self._budget - call.fuel_left()
+        self._drop_instance()
+        if reason in (ForfeitReason.FUEL, ForfeitReason.TIMEOUT):
+            self._needs_restart = True
+        else:
+            self._kill(MoveResult(None, reason, used, detail))
+        return None, reason, used, detail
 
     def close(self) -> None:
         self._drop_instance()
+        if self._owned_calls is not None:
+            self._owned_calls.close()
 
     def _drop_instance(self) -> None:
         if self._call is not None:
@@ -209,7 +238,7 @@ class WasmPlayer:
         self._dead_detail = failure.detail
         self._drop_instance()
 
-    def _instantiate(self, history: Sequence[RoundRecord], first_round: int) -> MoveResult | None:
+    def _instantiate(self, history: Sequence[RoundKey], first_round: int) -> MoveResult | None:
         limits = self._limits
         store = wasmtime.Store(self._engine)
         store.set_limits(memory_size=limits.memory_bytes)
@@ -250,13 +279,17 @@ class WasmPlayer:
             history=[_round_result(r) for r in capped],
             first_round=first_round,
         )
-        self._round = first_round
+        calls = self._calls
         try:
-            begin(store, argument)
+            if calls is None:
+                begin(store, argument)
+            else:
+                calls.bind(store, begin, next_move)
+                calls.begin(store, begin, argument)
         except wasmtime.WasmtimeError as error:
             reason, detail = classify_failure(error)
             return MoveResult(None, reason, limits.setup_fuel - _fuel_left(store), detail)
-        self._store, self._call = store, next_move_call(store, next_move, fast=self._fast)
+        self._store, self._call = store, next_move_call(store, next_move, fast=self._fast, shared=calls)
         return None
 
     def _wasi_config(self) -> wasmtime.WasiConfig:
@@ -274,7 +307,7 @@ class WasmPlayer:
             useful = output[: self.logs.max_lines * (self.logs.max_bytes + 1)]  # the rest would be dropped
             for line in useful.decode("utf-8", "replace").splitlines():
                 if line.strip():
-                    self.logs.add(self._round, line)
+                    self.logs.add(len(self._seen), line)
 
         config.stdout_custom = capture
         config.stderr_custom = capture
@@ -286,7 +319,7 @@ class WasmPlayer:
             linker.add_wasip2()
 
         def log(_store: object, message: str) -> None:
-            self.logs.add(self._round, message)
+            self.logs.add(len(self._seen), message)
 
         with linker.root() as root, root.add_instance(contract.HOST_INTERFACE) as host:
             host.add_func(contract.LOG, log)

@@ -9,6 +9,7 @@ from wasmtime.component import Component
 from tournament.sandbox.artifacts import ArtifactCache, content_hash
 from tournament.sandbox.engine import EngineSettings, make_engine
 from tournament.sandbox.errors import BadComponentError
+from tournament.sandbox.fastcall import ComponentCalls
 from tournament.sandbox.limits import SandboxLimits
 from tournament.sandbox.player import PlayerSetup, WasmPlayer
 from tournament.sandbox.validation import ContractReport, check_contract
@@ -29,6 +30,8 @@ class SandboxRuntime:
         self.ticker = EpochTicker(self.engine)
         self.ticker.start()
         self._reports: dict[tuple[str, bool], ContractReport] = {}
+        self._calls: dict[str, ComponentCalls] = {}
+        """Per component: call state every match's players share (types, lowered round results)."""
 
     def prepare(self, data: bytes, digest: str | None = None, *, allow_wasi: bool = False) -> ContractReport:
         """Compile (or load from cache) and check a component; raises BadComponentError."""
@@ -61,12 +64,19 @@ class SandboxRuntime:
     def player(
         self, digest: str, setup: PlayerSetup, limits: SandboxLimits, *, allow_wasi: bool = False
     ) -> WasmPlayer:
+        component = self.component(digest)
+        calls = self._calls.get(digest)
+        if calls is None:
+            calls = self._calls[digest] = ComponentCalls()
         return WasmPlayer(
-            self.engine, self.component(digest), setup, limits, self.ticker, allow_wasi=allow_wasi
+            self.engine, component, setup, limits, self.ticker, allow_wasi=allow_wasi, calls=calls
         )
 
     def close(self) -> None:
         self.ticker.stop()
+        for calls in self._calls.values():
+            calls.close()
+        self._calls.clear()
 
     def __enter__(self) -> SandboxRuntime:
         return self
