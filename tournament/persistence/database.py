@@ -2,11 +2,16 @@
 
 SQLite (a file, WAL mode) is the embedded default; PostgreSQL works through the same code by URL. Engines are
 only ever created by :func:`open_database` / :func:`create_database_engine`, never at import.
+
+Alembic (with Mako and every dialect's DDL: a tenth of a second or more) is imported only when a schema
+has to change or be inspected; opening a database already at head reads the revision with one query.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import functools
 import hashlib
 import os
 import re
@@ -14,20 +19,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, create_engine, event, exc, func, select
+from sqlalchemy import Connection, Engine, create_engine, event, exc, func, inspect, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from tournament import paths
 from tournament.persistence.errors import DatabaseError
 from tournament.persistence.strategies import register_builtins
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = paths.MIGRATIONS_DIR
 """The Alembic script folder at the repository root."""
@@ -191,6 +194,8 @@ def _configure_sqlite_connection(dbapi_connection: Any, connection_record: Any) 
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic configuration built in code (no alembic.ini needed); ``connection`` is used by env.py."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("path_separator", "os")
@@ -201,6 +206,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def head_revision() -> str:
     """The newest schema revision this engine knows."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:
         raise DatabaseError(f"no migrations found in {MIGRATIONS_DIR}")
@@ -209,6 +216,8 @@ def head_revision() -> str:
 
 def current_revision(connection: Connection) -> str | None:
     """The schema revision stored in the database (None for a database never migrated)."""
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(connection).get_current_revision()
 
 
@@ -250,6 +259,8 @@ def migrate_schema(
     engine: Engine, revision: str = "head", *, direction: Literal["upgrade", "downgrade"] = "upgrade"
 ) -> None:
     """Move the schema to ``revision`` (default: upgrade to head) under the migration lock; no-op if there."""
+    from alembic import command
+
     with migration_lock(engine) as connection:
         if direction == "upgrade" and revision == "head" and current_revision(connection) == head_revision():
             return
@@ -260,8 +271,53 @@ def migrate_schema(
             command.downgrade(config, revision)
 
 
+@functools.cache
+def _scripted_head() -> str | None:
+    """The head revision read from the migration files' ``revision``/``down_revision`` constants without
+    importing Alembic; None when that is not a single plain chain (then Alembic decides)."""
+    revisions: dict[str, str | None] = {}
+    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        values: dict[str, object] = {}
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            target: ast.expr | None = None
+            if isinstance(node, ast.AnnAssign):
+                target = node.target
+            elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+            value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
+            if isinstance(target, ast.Name) and isinstance(value, ast.Constant):
+                values[target.id] = value.value
+        revision, down = values.get("revision"), values.get("down_revision")
+        if not isinstance(revision, str) or not (down is None or isinstance(down, str)):
+            return None
+        revisions[revision] = down
+    heads = set(revisions) - set(revisions.values())
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _stored_revisions(connection: Connection) -> list[str]:
+    """The revisions in Alembic's version table, read with plain SQL (none if it does not exist)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return []
+    return [str(row[0]) for row in connection.execute(text("SELECT version_num FROM alembic_version"))]
+
+
+def _at_scripted_head(engine: Engine) -> bool:
+    """True when the database is at the head read from the migration files (no Alembic import)."""
+    head = _scripted_head()
+    if head is None:
+        return False
+    with engine.connect() as connection:
+        return _stored_revisions(connection) == [head]
+
+
 def _schema_is_current(engine: Engine) -> bool:
     """Fast path without the lock: is the database already at head? Raise if it is newer than this engine."""
+    if _at_scripted_head(engine):
+        return True
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
     head = head_revision()
     with engine.connect() as connection:
         current = current_revision(connection)
@@ -297,18 +353,27 @@ def open_database(
     where = display_url(resolved)
     try:
         try:
-            if migrate and not _schema_is_current(engine):
-                migrate_schema(engine)
+            if migrate and not _at_scripted_head(engine):
+                _migrate_to_head(engine, where)
             if builtins_manifest is not None and builtins_manifest.exists():
                 _register_builtins_with_retry(database, builtins_manifest)
         except exc.SQLAlchemyError as error:
             raise DatabaseError(f"cannot open database {where}: {_short_reason(error)}") from None
-        except CommandError as error:
-            raise DatabaseError(f"cannot migrate database {where}: {_short_reason(error)}") from None
     except BaseException:
         engine.dispose()
         raise
     return database
+
+
+def _migrate_to_head(engine: Engine, where: str) -> None:
+    """The slow path of opening: ask Alembic, and upgrade under the lock if the schema is behind."""
+    from alembic.util import CommandError
+
+    try:
+        if not _schema_is_current(engine):
+            migrate_schema(engine)
+    except CommandError as error:
+        raise DatabaseError(f"cannot migrate database {where}: {_short_reason(error)}") from None
 
 
 def _register_builtins_with_retry(database: Database, manifest: Path) -> None:

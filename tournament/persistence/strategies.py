@@ -15,12 +15,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
 
 from tournament.persistence.errors import InvalidStrategyError, UnknownStrategyError
-from tournament.persistence.models import VERSION_STATUSES, Author, ComponentBlob, Strategy, StrategyVersion
+from tournament.persistence.models import (
+    VERSION_STATUSES,
+    Author,
+    ComponentBlob,
+    Strategy,
+    StrategyTag,
+    StrategyVersion,
+)
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 """kebab-case: lowercase letters and digits in words joined by single hyphens."""
@@ -115,13 +121,18 @@ def _store_blob(session: Session, data: bytes) -> str:
     ).first()
     if present is None:
         values = {"content_hash": digest, "data": data, "size": len(data)}
+        # Dialect modules are imported here: the PostgreSQL one costs every command ~60 ms of start-up.
         if session.get_bind().dialect.name == "postgresql":
+            from sqlalchemy.dialects import postgresql
+
             session.execute(
                 postgresql.insert(ComponentBlob)
                 .values(values)
                 .on_conflict_do_nothing(index_elements=["content_hash"])
             )
         else:
+            from sqlalchemy.dialects import sqlite
+
             session.execute(
                 sqlite.insert(ComponentBlob)
                 .values(values)
@@ -589,3 +600,83 @@ def version_records(session: Session, strategy_id: int) -> list[VersionRecord]:
         )
         for row in rows
     ]
+
+
+TAG_PATTERN = NAME_PATTERN
+"""Tags follow the strategy-name rules (kebab-case), so they read well in ``--tags ladder,weekly``."""
+
+
+def validate_tag(tag: str) -> None:
+    """Raise InvalidStrategyError unless ``tag`` is a kebab-case label of at most 64 characters."""
+    if len(tag) > NAME_MAX_LENGTH or not TAG_PATTERN.match(tag):
+        raise InvalidStrategyError(
+            f"invalid tag {tag!r}: use kebab-case (lowercase letters, digits and single hyphens, "
+            f"at most {NAME_MAX_LENGTH} characters)"
+        )
+
+
+def _strategy_id(session: Session, name: str) -> int:
+    strategy_id = session.scalar(select(Strategy.id).where(Strategy.name == name))
+    if strategy_id is None:
+        raise UnknownStrategyError(f"unknown strategy {name!r}", (name,))
+    return strategy_id
+
+
+def add_tags(session: Session, name: str, tags: Iterable[str]) -> list[str]:
+    """Tag strategy ``name`` (tags it already has are kept once); returns its tags, sorted."""
+    wanted = list(dict.fromkeys(tags))
+    for tag in wanted:
+        validate_tag(tag)
+    strategy_id = _strategy_id(session, name)
+    present = set(session.scalars(select(StrategyTag.tag).where(StrategyTag.strategy_id == strategy_id)))
+    session.add_all(StrategyTag(strategy_id=strategy_id, tag=tag) for tag in wanted if tag not in present)
+    session.flush()
+    return strategy_tags(session, name)
+
+
+def remove_tags(session: Session, name: str, tags: Iterable[str]) -> list[str]:
+    """Remove tags from strategy ``name`` (absent ones are ignored); returns its remaining tags, sorted."""
+    strategy_id = _strategy_id(session, name)
+    session.execute(
+        delete(StrategyTag).where(StrategyTag.strategy_id == strategy_id, StrategyTag.tag.in_(list(tags)))
+    )
+    return strategy_tags(session, name)
+
+
+def strategy_tags(session: Session, name: str) -> list[str]:
+    """The tags of strategy ``name``, sorted; UnknownStrategyError if there is no such strategy."""
+    strategy_id = _strategy_id(session, name)
+    return list(
+        session.scalars(
+            select(StrategyTag.tag).where(StrategyTag.strategy_id == strategy_id).order_by(StrategyTag.tag)
+        )
+    )
+
+
+def all_tags(session: Session) -> dict[str, list[str]]:
+    """Every tag in use -> the names of the strategies carrying it (both sorted)."""
+    rows = session.execute(
+        select(StrategyTag.tag, Strategy.name)
+        .join(Strategy, StrategyTag.strategy_id == Strategy.id)
+        .order_by(StrategyTag.tag, Strategy.name)
+    )
+    result: dict[str, list[str]] = {}
+    for tag, name in rows:
+        result.setdefault(tag, []).append(name)
+    return result
+
+
+def active_versions_by_tags(session: Session, game: str, tags: Sequence[str]) -> list[StrategyVersionInfo]:
+    """The current version of each strategy that plays ``game`` and carries any of ``tags``, by name.
+
+    Tags nobody carries raise UnknownStrategyError naming them, so a typo is not an empty field.
+    """
+    wanted = list(dict.fromkeys(tags))
+    tagged = all_tags(session)
+    unknown = [tag for tag in wanted if tag not in tagged]
+    if unknown:
+        known = _known_list(sorted(tagged)) if tagged else "no strategy has a tag yet"
+        noun = "tag" if len(unknown) == 1 else "tags"
+        raise UnknownStrategyError(f"unknown {noun} {', '.join(map(repr, unknown))} (known: {known})")
+    names = {name for tag in wanted for name in tagged[tag]}
+    return [info for info in active_versions(session, game) if info.name in names]

@@ -1,0 +1,132 @@
+"""Scaling benchmark: rounds per second of a 16-strategy rps round robin with 1 worker and with 2.
+
+Everything goes through the public service API (`create_tournament`, `run_tournament`) on one SQLite file,
+every round persisted. Runs alternate between worker counts (1, 2, 1, 2, ...) so that drift on a noisy
+machine hits both alike; the ratio of the medians is the figure. CPU seconds of the coordinator (this
+process) and of its worker processes show where the time goes: with 2 cores, every second the coordinator
+spends recording and unpickling is a second the workers cannot play. The CPU seconds also give the ratio
+two otherwise idle cores would allow, which a busy neighbour on a shared machine distorts less.
+
+Run: `.venv/bin/python -m benchmarks.bench_scaling [--quick] [--rounds N] [--repeats N]` after `make setup`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.fields import ChildSampler, open_bench_database, rps_field
+from tournament.persistence.database import Database
+from tournament.services.tournaments import TournamentRequest, create_tournament, run_tournament
+
+FIELD_SIZE = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    workers: int
+    seconds: float
+    rounds: int
+    coordinator_cpu: float
+    workers_cpu: float
+    worker_peak_mib: float
+
+    @property
+    def rate(self) -> float:
+        return self.rounds / self.seconds
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_run(db: Database, names: list[str], rounds: int, workers: int, cache: Path) -> Run:
+    """Create and run one round robin; wall time covers `run_tournament` only (worker start-up included)."""
+    tournament_id = create_tournament(
+        db, TournamentRequest(game="rps", rounds=rounds, seed=1, strategies=names)
+    )
+    self_cpu, children_cpu = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
+    with ChildSampler(os.getpid()) as sampler:
+        start = time.perf_counter()
+        run_tournament(db, tournament_id, workers=workers, cache_dir=cache)
+        seconds = time.perf_counter() - start
+    matches = len(names) * (len(names) - 1) // 2
+    return Run(
+        workers=workers,
+        seconds=seconds,
+        rounds=matches * rounds,
+        coordinator_cpu=_cpu(resource.RUSAGE_SELF) - self_cpu,
+        workers_cpu=_cpu(resource.RUSAGE_CHILDREN) - children_cpu,
+        worker_peak_mib=max(sampler.workers.peaks.values(), default=0.0),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=1000, help="rounds per match (default 1000)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per worker count (default 3)")
+    parser.add_argument("--quick", action="store_true", help="200 rounds, 1 repeat (a smoke run)")
+    args = parser.parse_args()
+    rounds, repeats = (200, 1) if args.quick else (args.rounds, args.repeats)
+    cores = os.cpu_count() or 1
+    print(f"machine: {cores} cores, Python {sys.version.split()[0]}, load average {os.getloadavg()[0]:.1f}")
+    matches = FIELD_SIZE * (FIELD_SIZE - 1) // 2
+    print(
+        f"rps round robin: {FIELD_SIZE} C strategies, {matches} matches x {rounds} rounds, SQLite, "
+        "every round"
+    )
+    print(
+        "persisted; wall time of run_tournament (worker start-up included); CPU seconds per process group\n"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        db = open_bench_database(Path(tmp))
+        cache = Path(tmp) / "artifacts"
+        try:
+            names = rps_field(db, FIELD_SIZE)
+            timed_run(db, names, 1, 1, cache)  # compiles every component into the cache, untimed
+            runs: list[Run] = []
+            for repeat in range(repeats):
+                for workers in (1, 2):
+                    run = timed_run(db, names, rounds, workers, cache)
+                    runs.append(run)
+                    print(
+                        f"   run {repeat + 1}, {workers} worker(s): {run.rate:8.0f} rounds/s "
+                        f"{run.seconds:6.2f} s  "
+                        f"cpu: coordinator {run.coordinator_cpu:5.2f} s, workers {run.workers_cpu:5.2f} s"
+                        f"  worker peak {run.worker_peak_mib:3.0f} MiB  load {os.getloadavg()[0]:4.1f}",
+                        flush=True,
+                    )
+        finally:
+            db.close()
+    medians = {w: statistics.median(r.rate for r in runs if r.workers == w) for w in (1, 2)}
+    print(f"\n   median, 1 worker:  {medians[1]:8.0f} rounds/s")
+    print(
+        f"   median, 2 workers: {medians[2]:8.0f} rounds/s   "
+        f"2 workers / 1 worker = {medians[2] / medians[1]:.2f}x"
+    )
+    one = statistics.median(r.coordinator_cpu for r in runs if r.workers == 1)
+    two = statistics.median(cpu_bound_seconds(r) for r in runs if r.workers == 2)
+    print(
+        f"   from CPU seconds alone (what two otherwise idle cores would allow): {one / two:.2f}x "
+        f"(1 worker {one:.2f} s of CPU; 2 workers max(coordinator, all / 2) = {two:.2f} s)"
+    )
+
+
+def cpu_bound_seconds(run: Run) -> float:
+    """The wall time a run's CPU work needs on two free cores: the coordinator is one process, and all the
+    work together cannot go faster than two cores."""
+    return max(run.coordinator_cpu, (run.coordinator_cpu + run.workers_cpu) / 2)
+
+
+if __name__ == "__main__":
+    main()
