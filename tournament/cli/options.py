@@ -11,7 +11,7 @@ from tournament.paths import BUILTINS_MANIFEST
 if TYPE_CHECKING:
     from tournament.persistence.database import Database
 
-__all__ = ["BUILTINS_MANIFEST", "DbOption", "JsonOption", "open_db"]
+__all__ = ["BUILTINS_MANIFEST", "DbOption", "ExecutorOption", "JsonOption", "open_db"]
 
 DbOption = Annotated[
     str | None,
@@ -30,3 +30,14 @@ def open_db(url: str | None) -> Database:
     from tournament.persistence.database import open_database
 
     return open_database(url, builtins_manifest=BUILTINS_MANIFEST)
+
+
+ExecutorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--executor",
+        help="Where matches run: local (worker processes on this machine, the default) or dask://HOST:PORT "
+        "(a Dask scheduler).",
+        show_default=False,
+    ),
+]

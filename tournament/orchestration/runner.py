@@ -1,8 +1,12 @@
-"""Runs a tournament's matches on worker processes (or in-process) with anyio.
+"""Runs a tournament's matches on an executor, chain by chain, with anyio.
 
 Matches of one pairing form a chain: a repetition starts only after the previous one is recorded,
-because its players are told about the earlier meetings. Chains run concurrently up to `workers`.
-Results never depend on scheduling: every match's seed and inputs derive from the tournament seed.
+because its players are told about the earlier meetings. Chains run concurrently up to the executor's
+slots. Results never depend on scheduling: every match's seed and inputs derive from the tournament seed.
+
+A match whose worker process dies is retried once (a kill can be environmental); if it dies again the
+match fails, and the later matches of its chain are not started: they would be told a history without the
+failed match and so differ from an uninterrupted run. They stay pending for a resume.
 """
 
 from __future__ import annotations
@@ -11,35 +15,63 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import anyio
-import anyio.to_process
-import anyio.to_thread
 
-from tournament.orchestration.jobs import MatchJob, execute, execute_in_worker
+from tournament.orchestration.executors.base import MatchExecutor, WorkerLostError
+from tournament.orchestration.jobs import MatchJob
 from tournament.orchestration.match import MatchPlayed
-from tournament.sandbox.runtime import SandboxRuntime
 
 T = TypeVar("T")
+
+ATTEMPTS = 2
+"""Tries per match when its worker process dies: the first death may be the environment's fault."""
+
+
+class MatchFailedError(RuntimeError):
+    """A match could not be played because its worker died on every attempt."""
+
+
+async def play_with_retry(executor: MatchExecutor, job: MatchJob) -> MatchPlayed:
+    """Play a job, once more on a fresh worker if the first one died; MatchFailedError if both died."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return await executor.play(job)
+        except WorkerLostError as error:
+            if attempt == ATTEMPTS:
+                raise MatchFailedError(
+                    f"worker process died {_times(ATTEMPTS)} while playing this match ({error})"
+                ) from error
+    raise AssertionError("unreachable")
+
+
+def _times(count: int) -> str:
+    return {1: "once", 2: "twice"}.get(count, f"{count} times")
 
 
 async def run_chains(
     chains: Sequence[Sequence[T]],
     *,
-    workers: int,
+    executor: MatchExecutor,
     build_job: Callable[[T], MatchJob],
     on_done: Callable[[T, MatchPlayed], None],
-    runtime: SandboxRuntime,
+    on_failed: Callable[[T, str], None],
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> None:
-    """Play every chain in order within the chain; `workers == 1` plays in this process with `runtime`."""
-    limiter = anyio.CapacityLimiter(max(1, workers))
+    """Play every chain in order within the chain; stop launching matches once `should_stop()` is true.
 
-    async def play(job: MatchJob) -> MatchPlayed:
-        if workers <= 1:
-            return await anyio.to_thread.run_sync(execute, job, runtime, limiter=limiter)
-        return await anyio.to_process.run_sync(execute_in_worker, job, limiter=limiter)
+    Matches already in flight when `should_stop` turns true still finish and are passed to `on_done`.
+    """
+    limiter = anyio.CapacityLimiter(max(1, executor.slots))
 
     async def run_chain(chain: Sequence[T]) -> None:
         for item in chain:
-            played = await play(build_job(item))
+            async with limiter:
+                if should_stop():
+                    return
+                try:
+                    played = await play_with_retry(executor, build_job(item))
+                except MatchFailedError as error:
+                    on_failed(item, str(error))
+                    return
             on_done(item, played)
 
     async with anyio.create_task_group() as group:

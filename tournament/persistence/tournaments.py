@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Table, and_, func, insert, literal, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from tournament.persistence.errors import (
@@ -29,11 +29,12 @@ from tournament.persistence.models import (
     StrategyVersion,
     Tournament,
     TournamentEntry,
+    UTCDateTime,
     utcnow,
 )
 from tournament.persistence.strategies import StrategyVersionInfo, version_info
 from tournament.rules.forfeits import ForfeitReason
-from tournament.rules.records import RoundRecord
+from tournament.rules.records import RoundLog, RoundRecord
 from tournament.rules.scoring import MatchOutcome, MatchScore
 
 MAX_SEED = 2**63
@@ -95,7 +96,7 @@ class MatchInfo:
     strategy_b: str
     seed: int
     status: str
-    """'pending' | 'finished'."""
+    """'pending' | 'finished' | 'failed' (its worker died on every attempt; a resumed run plays it again)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,10 +137,14 @@ def create_tournament(
     engine_version: str,
     participants: Sequence[StrategyVersionInfo],
     matches: Sequence[MatchPlan],
+    schedule_id: int | None = None,
+    scheduled_for: datetime | None = None,
 ) -> int:
     """Store a pending tournament, its participants (exact versions, in seat order) and all its matches.
 
     Everything lands in the caller's transaction, so a tournament is never half created. Returns its id.
+    A scheduled run names its schedule and slot; a second tournament for the same slot violates a unique
+    constraint (IntegrityError), so no slot ever runs twice.
     """
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, got {rounds}")
@@ -169,6 +174,8 @@ def create_tournament(
         config=dict(config),
         engine_version=engine_version,
         status="pending",
+        schedule_id=schedule_id,
+        scheduled_for=scheduled_for,
     )
     session.add(tournament)
     session.flush()
@@ -369,54 +376,72 @@ def record_match(
     for player, _, _ in logs:
         if player not in PLAYERS:
             raise ValueError(f"log player must be 'a' or 'b', got {player!r}")
-    round_rows = [
-        {
-            "match_id": match_id,
-            "round": record.index,
-            "move_a": record.move_a,
-            "move_b": record.move_b,
-            "payoff_a": record.payoff_a,
-            "payoff_b": record.payoff_b,
-            "noise_a": record.noise_a,
-            "noise_b": record.noise_b,
-            "forfeit_a": _reason(record.forfeit_a),
-            "forfeit_b": _reason(record.forfeit_b),
-            "fuel_a": record.fuel_a,
-            "fuel_b": record.fuel_b,
-        }
-        for record in rounds
-    ]
+    # Statements go to the driver as plain SQL with positional parameters (SQLite's ? or psycopg's %s):
+    # building, caching and binding Core statements per match cost more than the database's own work.
+    # Values pass through their columns' bind processors, so they are stored exactly as Core stores
+    # them. A `RoundLog` (the match loop's output) already holds the rounds as rows in column order.
     connection = session.connection()
-    updated = connection.execute(
-        update(_MATCHES)
-        .where(_MATCHES.c.id == match_id, _MATCHES.c.status == "pending")
-        .values(
-            status="finished",
-            outcome=MatchOutcome(score.outcome).value,
-            rounds_played=score.rounds,
-            total_a=score.total_a,
-            total_b=score.total_b,
-            wins_a=score.wins_a,
-            wins_b=score.wins_b,
-            draws=score.draws,
-            forfeits_a=score.forfeits_a,
-            forfeits_b=score.forfeits_b,
-            forfeit_reason_a=_reason(reason_a),
-            forfeit_reason_b=_reason(reason_b),
-            detail_a=detail_a,
-            detail_b=detail_b,
-            finished_at=utcnow(),
-        )
+    dialect = connection.dialect
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    quote = dialect.identifier_preparer.quote
+
+    def statement(sql: str, table: Table, names: Sequence[str] = ()) -> str:
+        columns = ", ".join(quote(name) for name in names)
+        name = dialect.identifier_preparer.format_table(table)
+        return sql.format(table=name, columns=columns).replace("?", marker)
+
+    def bound(table: Table, values: dict[str, Any]) -> list[Any]:
+        out = []
+        for name, value in values.items():
+            process = table.c[name].type.bind_processor(dialect)
+            out.append(value if process is None or value is None else process(value))
+        return out
+
+    finished = {
+        "status": "finished",
+        "outcome": MatchOutcome(score.outcome).value,
+        "rounds_played": score.rounds,
+        "total_a": score.total_a,
+        "total_b": score.total_b,
+        "wins_a": score.wins_a,
+        "wins_b": score.wins_b,
+        "draws": score.draws,
+        "forfeits_a": score.forfeits_a,
+        "forfeits_b": score.forfeits_b,
+        "forfeit_reason_a": _reason(reason_a),
+        "forfeit_reason_b": _reason(reason_b),
+        "detail_a": detail_a,
+        "detail_b": detail_b,
+        "finished_at": utcnow(),
+    }
+    assignments = ", ".join(f"{quote(name)} = ?" for name in finished)
+    updated = connection.exec_driver_sql(
+        statement(f"UPDATE {{table}} SET {assignments} WHERE id = ? AND status = ?", _MATCHES),
+        (*bound(_MATCHES, finished), match_id, "pending"),
     )
     if updated.rowcount != 1:
         status = connection.execute(select(_MATCHES.c.status).where(_MATCHES.c.id == match_id)).scalar()
         if status is None:
             raise UnknownMatchError(f"no match with id {match_id}")
         raise MatchAlreadyRecordedError(f"match {match_id} is already recorded; refusing to count it twice")
-    connection.execute(delete(_ROUNDS).where(_ROUNDS.c.match_id == match_id))
-    connection.execute(delete(_LOGS).where(_LOGS.c.match_id == match_id))
-    if round_rows:
-        connection.execute(insert(_ROUNDS), round_rows)
+    for table in (_ROUNDS, _LOGS):
+        connection.exec_driver_sql(statement("DELETE FROM {table} WHERE match_id = ?", table), (match_id,))
+    rows = rounds.rows if isinstance(rounds, RoundLog) else [record.as_row() for record in rounds]
+    if rows:
+        names = ["match_id", "round", "move_a", "move_b", "payoff_a", "payoff_b", "noise_a", "noise_b"]
+        names += ["forfeit_a", "forfeit_b", "fuel_a", "fuel_b"]
+        # Ints, strs, None and bools only: Boolean's processor (bool -> 1/0 or bool) is what both
+        # drivers do with a bool themselves, so rows are bound as they are.
+        round_rows = [
+            (match_id, *row)
+            if row[7] is None and row[8] is None
+            else (match_id, *row[:7], _reason(row[7]), _reason(row[8]), *row[9:])
+            for row in rows
+        ]
+        values = ", ".join("?" * len(names))
+        connection.exec_driver_sql(
+            statement(f"INSERT INTO {{table}} ({{columns}}) VALUES ({values})", _ROUNDS, names), round_rows
+        )
     if logs:
         connection.execute(
             insert(_LOGS),
@@ -621,3 +646,174 @@ def match_logs(session: Session, match_id: int) -> list[tuple[str, int, str]]:
         .order_by(MatchLog.id)
     )
     return [(player, index, message) for player, index, message in rows]
+
+
+# --- Run leases, cancellation and failed matches -------------------------------------------------------
+# A run holds its tournament through `runner` and `heartbeat_at`; every change of hands is a
+# compare-and-set on the values the caller read, so two processes can never both believe they hold it.
+
+RUNNABLE = ("pending", "running", "failed")
+"""Statuses a run may (re)start from; 'finished' and 'cancelled' are final."""
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseState:
+    """Who runs a tournament, as read: the values a compare-and-set must still find."""
+
+    tournament_id: int
+    status: str
+    runner: str | None
+    heartbeat_at: datetime | None
+    cancel_requested: bool
+    started_at: datetime | None
+    created_at: datetime
+
+
+def _lease_columns() -> tuple[InstrumentedAttribute[Any], ...]:
+    return (
+        Tournament.id, Tournament.status, Tournament.runner, Tournament.heartbeat_at,
+        Tournament.cancel_requested, Tournament.started_at, Tournament.created_at,
+    )  # fmt: skip
+
+
+def lease_state(session: Session, tournament_id: int) -> LeaseState:
+    """The tournament's status and lease; UnknownTournamentError if there is none."""
+    row = session.execute(select(*_lease_columns()).where(Tournament.id == tournament_id)).one_or_none()
+    if row is None:
+        raise UnknownTournamentError(f"no tournament with id {tournament_id}")
+    return LeaseState(*row)
+
+
+def lease_states(session: Session, statuses: Sequence[str]) -> list[LeaseState]:
+    """Status and lease of every tournament in one of `statuses`, oldest first."""
+    query = select(*_lease_columns()).where(Tournament.status.in_(statuses)).order_by(Tournament.id)
+    return [LeaseState(*row) for row in session.execute(query)]
+
+
+def _unchanged(seen: LeaseState) -> Any:
+    return and_(
+        Tournament.id == seen.tournament_id,
+        Tournament.status == seen.status,
+        Tournament.runner.is_not_distinct_from(seen.runner),
+        Tournament.heartbeat_at.is_not_distinct_from(seen.heartbeat_at),
+    )
+
+
+def claim_lease(session: Session, seen: LeaseState, *, runner: str, now: datetime) -> bool:
+    """Take the run lease if the tournament is still exactly as `seen` (and runnable, not cancelled).
+
+    Marks it 'running' (stamping `started_at` on the first start) and clears a previous run's error.
+    False when someone else changed it in between: read again and decide again.
+    """
+    if seen.status not in RUNNABLE or seen.cancel_requested:
+        return False
+    result = session.connection().execute(
+        update(Tournament)
+        .where(_unchanged(seen), Tournament.cancel_requested.is_(False))
+        .values(
+            runner=runner,
+            heartbeat_at=now,
+            status="running",
+            started_at=func.coalesce(Tournament.started_at, literal(now, UTCDateTime())),
+            finished_at=None,
+            error=None,
+        )
+    )
+    return bool(result.rowcount == 1)
+
+
+def renew_lease(session: Session, tournament_id: int, *, runner: str, now: datetime) -> bool | None:
+    """Renew the heartbeat of a lease `runner` holds; returns whether a cancel was requested.
+
+    None when the lease is no longer held by `runner` (it was taken over after going stale).
+    """
+    result = (
+        session.connection()
+        .execute(
+            update(Tournament)
+            .where(Tournament.id == tournament_id, Tournament.runner == runner)
+            .values(heartbeat_at=now)
+            .returning(Tournament.cancel_requested)
+        )
+        .first()
+    )
+    return None if result is None else bool(result[0])
+
+
+def release_lease(
+    session: Session, tournament_id: int, *, runner: str, status: str, error: str | None, now: datetime
+) -> bool:
+    """End a run: set its final `status` and `error` and drop the lease, if `runner` still holds it."""
+    if status not in TOURNAMENT_STATUSES:
+        raise ValueError(f"invalid tournament status {status!r}: one of {', '.join(TOURNAMENT_STATUSES)}")
+    result = session.connection().execute(
+        update(Tournament)
+        .where(Tournament.id == tournament_id, Tournament.runner == runner)
+        .values(
+            runner=None,
+            heartbeat_at=None,
+            status=status,
+            error=error,
+            finished_at=now if status in _TERMINAL else None,
+        )
+    )
+    return bool(result.rowcount == 1)
+
+
+def request_cancel(session: Session, tournament_id: int) -> bool:
+    """Ask the runner to stop at the next match boundary; False if the tournament is already over."""
+    result = session.connection().execute(
+        update(Tournament)
+        .where(Tournament.id == tournament_id, Tournament.status.in_(RUNNABLE))
+        .values(cancel_requested=True)
+    )
+    return bool(result.rowcount == 1)
+
+
+def cancel_unleased(session: Session, seen: LeaseState, *, now: datetime) -> bool:
+    """Cancel a tournament nobody (alive) runs, if it is still exactly as `seen`; drops a stale lease."""
+    if seen.status not in RUNNABLE:
+        return False
+    result = session.connection().execute(
+        update(Tournament)
+        .where(_unchanged(seen))
+        .values(
+            status="cancelled",
+            cancel_requested=True,
+            runner=None,
+            heartbeat_at=None,
+            finished_at=now,
+            error="cancelled",
+        )
+    )
+    return bool(result.rowcount == 1)
+
+
+def fail_match(session: Session, match_id: int, error: str) -> bool:
+    """Mark a pending match 'failed' with why (the engine's fault); its rounds are never stored."""
+    result = session.connection().execute(
+        update(_MATCHES)
+        .where(_MATCHES.c.id == match_id, _MATCHES.c.status == "pending")
+        .values(status="failed", error=error, finished_at=utcnow())
+    )
+    return bool(result.rowcount == 1)
+
+
+def reset_failed_matches(session: Session, tournament_id: int) -> int:
+    """Make the tournament's failed matches pending again (a resumed run re-plays them); returns how many."""
+    result = session.connection().execute(
+        update(_MATCHES)
+        .where(_MATCHES.c.tournament_id == tournament_id, _MATCHES.c.status == "failed")
+        .values(status="pending", error=None, finished_at=None)
+    )
+    return int(result.rowcount)
+
+
+def failed_matches(session: Session, tournament_id: int) -> list[tuple[int, str | None]]:
+    """(match id, error) of the tournament's failed matches, by position."""
+    query = (
+        select(Match.id, Match.error)
+        .where(Match.tournament_id == tournament_id, Match.status == "failed")
+        .order_by(Match.position)
+    )
+    return [(match_id, error) for match_id, error in session.execute(query)]

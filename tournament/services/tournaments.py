@@ -7,13 +7,21 @@ import os
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import groupby
 from pathlib import Path
 
 import anyio
+import anyio.to_thread
 from sqlalchemy.orm import Session
 
 from tournament import ENGINE_VERSION
+from tournament.orchestration.executors import (
+    ComponentSource,
+    UnknownExecutorError,
+    check_executor_spec,
+    open_executor,
+)
 from tournament.orchestration.jobs import MatchJob, Seat
 from tournament.orchestration.match import MatchPlayed
 from tournament.orchestration.pairing import round_robin
@@ -30,7 +38,8 @@ from tournament.rules.standings import MatchSummary, Standing, compute_standings
 from tournament.sandbox.errors import BadComponentError
 from tournament.sandbox.limits import SandboxLimits
 from tournament.sandbox.runtime import SandboxRuntime
-from tournament.services.errors import InvalidRequestError
+from tournament.services.errors import InvalidRequestError, LeaseLostError
+from tournament.services.runs import RunLease, claim_run
 
 MAX_ROUNDS = 1_000_000
 
@@ -60,6 +69,12 @@ class TournamentRequest:
     limits: SandboxLimits = field(default_factory=SandboxLimits)
     allow_wasi: bool = False
     """Admit WASI components (marked non-deterministic): the organizer's explicit choice."""
+    tags: Sequence[str] | None = None
+    """Instead of ``strategies``: every active strategy of the game carrying any of these tags."""
+    schedule_id: int | None = None
+    """The schedule this run belongs to (None: started by hand)."""
+    scheduled_for: datetime | None = None
+    """The schedule slot (aware UTC) this run stands for; unique per schedule."""
 
 
 def create_tournament(db: Database, request: TournamentRequest) -> int:
@@ -77,7 +92,10 @@ def create_tournament(db: Database, request: TournamentRequest) -> int:
     if request.strategies is not None and len(set(request.strategies)) != len(request.strategies):
         raise InvalidRequestError("each strategy may be listed only once")
     with db.sessions.begin() as session:
-        participants = strategy_repo.active_versions(session, game.name, request.strategies)
+        if request.tags is not None:
+            participants = strategy_repo.active_versions_by_tags(session, game.name, request.tags)
+        else:
+            participants = strategy_repo.active_versions(session, game.name, request.strategies)
         if len(participants) < 2:
             raise InvalidRequestError(
                 f"a tournament needs at least 2 strategies that play {game.name}, found {len(participants)}"
@@ -110,10 +128,20 @@ def create_tournament(db: Database, request: TournamentRequest) -> int:
             engine_version=ENGINE_VERSION,
             participants=participants,
             matches=plans,
+            schedule_id=request.schedule_id,
+            scheduled_for=request.scheduled_for,
         )
 
 
 ProgressCallback = Callable[[MatchInfo, MatchPlayed], None]
+
+
+def check_executor(spec: str | None) -> None:
+    """Refuse an unknown --executor spec before anything is created (InvalidRequestError, one line)."""
+    try:
+        check_executor_spec(spec)
+    except UnknownExecutorError as error:
+        raise InvalidRequestError(str(error)) from None
 
 
 def run_tournament(
@@ -121,52 +149,155 @@ def run_tournament(
     tournament_id: int,
     *,
     workers: int | None = None,
+    executor: str | None = None,
     on_match: ProgressCallback | None = None,
     cache_dir: Path | None = None,
 ) -> TournamentInfo:
-    """Play every pending match and record it; a failure of the engine itself marks the tournament failed."""
-    with db.sessions() as session:
-        info = tournament_repo.get_tournament(session, tournament_id)
-        pending = tournament_repo.list_matches(session, tournament_id, pending_only=True)
-    if info.status == "finished":
+    """Play the tournament's pending and failed matches under its run lease, recording each one.
+
+    The one entry point for first runs and resumes: a finished or cancelled tournament is returned at
+    once; a live runner elsewhere raises TournamentBusyError. The final status is 'finished' when every
+    match is recorded, 'cancelled' after `tournament cancel`, else 'failed' with the reason (matches whose
+    worker died twice; resuming plays them again). A failure of the engine itself marks it failed and is
+    raised. `workers`: local processes (default: one per core) or Dask jobs in flight; `executor`: see
+    `orchestration.executors.open_executor`.
+    """
+    check_executor(executor)
+    info = get_tournament(db, tournament_id)
+    if info.status in ("finished", "cancelled"):
         return info
-    limits = SandboxLimits.from_dict(dict(info.config["limits"]))
-    workers = workers or os.cpu_count() or 1
-    runtime = SandboxRuntime(limits.stack_bytes, cache_dir)
+    lease = claim_run(db, tournament_id)
+    if lease is None:
+        return get_tournament(db, tournament_id)
+    run = _Run(db, get_tournament(db, tournament_id), lease, on_match, cache_dir)
     try:
-        with db.sessions.begin() as session:
-            tournament_repo.set_status(session, tournament_id, "running")
-        rejected = _prepare_participants(db, info, runtime)
-        chains = [
-            list(chain)
-            for _, chain in groupby(
-                sorted(pending, key=lambda m: (m.version_a_id, m.version_b_id, m.position)),
-                key=lambda m: (m.version_a_id, m.version_b_id),
-            )
-        ]
-        chains.sort(key=lambda chain: chain[0].position)
-        plan = _JobPlanner(db, info, limits, rejected, cache_dir)
-
-        def record(match: MatchInfo, played: MatchPlayed) -> None:
-            _record(db, match, played)
-            if on_match is not None:
-                on_match(match, played)
-
-        anyio.run(
-            lambda: run_chains(chains, workers=workers, build_job=plan.job, on_done=record, runtime=runtime)
-        )
+        anyio.run(run.play, executor, workers)
     except BaseException as error:
-        with db.sessions.begin() as session:
-            tournament_repo.set_status(
-                session, tournament_id, "failed", error=str(error) or type(error).__name__
-            )
-        raise
-    finally:
-        runtime.close()
-    with db.sessions.begin() as session:
-        tournament_repo.set_status(session, tournament_id, "finished")
-    with db.sessions() as session:
-        return tournament_repo.get_tournament(session, tournament_id)
+        cause = _unwrap(error)
+        reason = "interrupted (SIGINT)" if isinstance(cause, KeyboardInterrupt) else str(cause)
+        lease.release("failed", reason or type(cause).__name__)
+        if cause is error:
+            raise
+        raise cause from None
+    if lease.lost:
+        raise LeaseLostError(
+            f"tournament {tournament_id}: another runner took its lease over; this run stopped"
+        )
+    lease.release(*run.outcome())
+    return get_tournament(db, tournament_id)
+
+
+class _Run:
+    """One run of a tournament's pending matches under a held lease."""
+
+    def __init__(
+        self,
+        db: Database,
+        info: TournamentInfo,
+        lease: RunLease,
+        on_match: ProgressCallback | None,
+        cache_dir: Path | None,
+    ) -> None:
+        self.db, self.info, self.lease, self.on_match, self.cache_dir = db, info, lease, on_match, cache_dir
+        self.failures: list[str] = []
+
+    async def play(self, spec: str | None, workers: int | None) -> None:
+        limits = SandboxLimits.from_dict(dict(self.info.config["limits"]))
+        runtime = SandboxRuntime(limits.stack_bytes, self.cache_dir)
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(self.lease.keep_alive, group.cancel_scope.cancel)
+                rejected = await anyio.to_thread.run_sync(_prepare_participants, self.db, self.info, runtime)
+                with self.db.sessions() as session:
+                    pending = tournament_repo.list_matches(session, self.info.id, pending_only=True)
+                scope = HistoryScope(str(self.info.config.get("history", HistoryScope.TOURNAMENT)))
+                independent = scope is HistoryScope.NONE or limits.history_cap == 0
+                planner = _JobPlanner(self.db, self.info, limits, rejected, self.cache_dir)
+                local = spec is None or spec == "local"
+                executor = open_executor(
+                    spec,
+                    workers=(workers or os.cpu_count() or 1) if local else (workers or 0),
+                    runtime=runtime,
+                    cache_dir=self.cache_dir,
+                    components=_component_source(self.db),
+                )
+                try:
+                    await run_chains(
+                        _chains(pending, independent=independent),
+                        executor=executor,
+                        build_job=planner.job,
+                        on_done=self._done,
+                        on_failed=self._failed,
+                        should_stop=lambda: self.lease.cancel_requested,
+                    )
+                finally:
+                    with anyio.CancelScope(shield=True):
+                        await executor.aclose()
+                group.cancel_scope.cancel()
+        finally:
+            runtime.close()
+
+    def _done(self, match: MatchInfo, played: MatchPlayed) -> None:
+        _record(self.db, match, played)
+        if self.on_match is not None:
+            self.on_match(match, played)
+
+    def _failed(self, match: MatchInfo, error: str) -> None:
+        with self.db.sessions.begin() as session:
+            tournament_repo.fail_match(session, match.match_id, error)
+        self.failures.append(f"match {match.match_id} ({match.strategy_a} vs {match.strategy_b}): {error}")
+
+    def outcome(self) -> tuple[str, str | None]:
+        """The final (status, error) of this run."""
+        with self.db.sessions() as session:
+            finished, total = tournament_repo.match_counts(session, self.info.id)
+        if finished == total:
+            return "finished", None
+        resume = f"`tournament resume {self.info.id}` plays them"
+        if self.lease.cancel_requested:
+            return "cancelled", f"cancelled after {finished} of {total} matches"
+        if self.failures:
+            count, unplayed = len(self.failures), total - finished - len(self.failures)
+            later = f"; {_plural(unplayed, 'later match')} of the same pairs not played" if unplayed else ""
+            return "failed", f"{_plural(count, 'match')} failed: {self.failures[0]}{later}; {resume}"
+        return "failed", f"{total - finished} matches were not played; {resume}"
+
+
+def _unwrap(error: BaseException) -> BaseException:
+    """The one failure inside anyio's task-group exception groups (callers catch the real type)."""
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return error
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'es' if noun.endswith('match') and count != 1 else ''}"
+
+
+def _chains(pending: Sequence[MatchInfo], *, independent: bool) -> list[list[MatchInfo]]:
+    """Matches grouped into chains (one per pairing, in position order), chains by first position.
+
+    `independent`: players are told no history, so every match is a chain of its own.
+    """
+    if independent:
+        return [[match] for match in sorted(pending, key=lambda m: m.position)]
+    chains = [
+        list(chain)
+        for _, chain in groupby(
+            sorted(pending, key=lambda m: (m.version_a_id, m.version_b_id, m.position)),
+            key=lambda m: (m.version_a_id, m.version_b_id),
+        )
+    ]
+    chains.sort(key=lambda chain: chain[0].position)
+    return chains
+
+
+def _component_source(db: Database) -> ComponentSource:
+    def component(digest: str) -> bytes:
+        with db.sessions() as session:
+            return strategy_repo.component_bytes(session, digest)
+
+    return component
 
 
 def _prepare_participants(db: Database, info: TournamentInfo, runtime: SandboxRuntime) -> dict[str, str]:
@@ -234,6 +365,8 @@ class _JobPlanner:
         scope = HistoryScope(str(self.info.config.get("history", HistoryScope.TOURNAMENT)))
         if scope is HistoryScope.NONE or self.limits.history_cap == 0:
             return ()
+        if scope is HistoryScope.TOURNAMENT and match.repetition == 0:
+            return ()  # a pair's first meeting has none in this tournament: skip the query (issue 6)
         with self.db.sessions() as session:
             rounds = tournament_repo.meeting_history(
                 session,

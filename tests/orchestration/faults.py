@@ -1,0 +1,27 @@
+"""A worker-side job function that aborts its worker process on chosen matches, like a wasmtime abort.
+
+Which matches abort is read from marker files in the folder named by $TOURNAMENT_TEST_FAULTS (workers
+inherit the environment): ``abort-<match id>`` aborts on every attempt, ``abort-once-<match id>`` on the
+first attempt only (the file is removed before aborting).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tournament.orchestration.jobs import MatchJob, execute_in_worker
+from tournament.orchestration.match import MatchPlayed
+
+FAULTS_ENV = "TOURNAMENT_TEST_FAULTS"
+
+
+def play_or_abort(job: MatchJob) -> MatchPlayed:
+    folder = Path(os.environ[FAULTS_ENV])
+    if (folder / f"abort-{job.match_id}").exists():
+        os.abort()
+    once = folder / f"abort-once-{job.match_id}"
+    if once.exists():
+        once.unlink()
+        os.abort()
+    return execute_in_worker(job)

@@ -1,0 +1,188 @@
+"""Local execution: worker processes give the in-process results, and a dying worker fails only its match."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import anyio
+import pytest
+
+from tests.orchestration.conftest import JobFactory
+from tests.orchestration.faults import FAULTS_ENV, play_or_abort
+from tournament.orchestration.executors import (
+    UnknownExecutorError,
+    check_executor_spec,
+    open_executor,
+)
+from tournament.orchestration.executors.base import WorkerLostError
+from tournament.orchestration.executors.local import InProcessExecutor, LocalProcessExecutor
+from tournament.orchestration.jobs import MatchJob
+from tournament.orchestration.match import MatchPlayed
+from tournament.orchestration.runner import run_chains
+from tournament.sandbox.runtime import SandboxRuntime
+
+PAIRS = [("beat-last", "rotate"), ("rfind", "constant"), ("bandit", "beat-last"), ("rotate", "rfind")]
+
+
+async def _play_all(
+    executor: InProcessExecutor | LocalProcessExecutor, jobs: list[MatchJob]
+) -> list[MatchPlayed]:
+    results: dict[int, MatchPlayed] = {}
+
+    async def one(job: MatchJob) -> None:
+        results[job.match_id] = await executor.play(job)
+
+    try:
+        async with anyio.create_task_group() as group:
+            for job in jobs:
+                group.start_soon(one, job)
+    finally:
+        await executor.aclose()
+    return [results[job.match_id] for job in jobs]
+
+
+def test_worker_processes_play_exactly_what_the_coordinator_plays(
+    make_job: JobFactory, runtime: SandboxRuntime
+) -> None:
+    jobs = [make_job(index, a, b) for index, (a, b) in enumerate(PAIRS)]
+    pool = LocalProcessExecutor(2)
+    in_workers = anyio.run(_play_all, pool, jobs)
+    in_process = anyio.run(_play_all, InProcessExecutor(runtime), jobs)
+    assert in_workers == in_process
+    assert pool.started == 2
+    assert pool.pids() == []
+
+
+def _faults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *markers: str) -> None:
+    folder = tmp_path / "faults"
+    folder.mkdir()
+    for marker in markers:
+        (folder / marker).touch()
+    monkeypatch.setenv(FAULTS_ENV, str(folder))
+
+
+def test_a_dead_worker_raises_worker_lost_with_its_signal_and_is_replaced(
+    make_job: JobFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _faults(tmp_path, monkeypatch, "abort-1")
+    pool = LocalProcessExecutor(1, target=play_or_abort)
+
+    async def scenario() -> tuple[str, MatchPlayed]:
+        try:
+            with pytest.raises(WorkerLostError) as lost:
+                await pool.play(make_job(1, "rotate", "constant"))
+            return str(lost.value), await pool.play(make_job(2, "rotate", "constant"))
+        finally:
+            await pool.aclose()
+
+    message, played = anyio.run(scenario)
+    assert message == "signal 6, SIGABRT"
+    assert played.score.rounds == 300
+    assert pool.started == 2
+
+
+def test_an_aborting_match_fails_alone_and_its_chain_waits_while_the_others_finish(
+    make_job: JobFactory, runtime: SandboxRuntime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chain 1 aborts on every attempt, chain 2's match on its first attempt only.
+    _faults(tmp_path, monkeypatch, "abort-11", "abort-once-21")
+    chains = [
+        [
+            make_job(11, "rfind", "constant"),
+            make_job(12, "rfind", "constant"),
+            make_job(13, "rfind", "constant"),
+        ],
+        [make_job(21, "beat-last", "rotate"), make_job(22, "beat-last", "rotate")],
+        [make_job(31, "bandit", "rotate")],
+    ]
+    done: dict[int, MatchPlayed] = {}
+    failed: dict[int, str] = {}
+    pool = LocalProcessExecutor(2, target=play_or_abort)
+
+    async def run() -> None:
+        try:
+            await run_chains(
+                chains,
+                executor=pool,
+                build_job=lambda job: job,
+                on_done=lambda job, played: done.__setitem__(job.match_id, played),
+                on_failed=lambda job, error: failed.__setitem__(job.match_id, error),
+            )
+        finally:
+            await pool.aclose()
+
+    anyio.run(run)
+    assert failed == {11: "worker process died twice while playing this match (signal 6, SIGABRT)"}
+    assert sorted(done) == [21, 22, 31]  # 12 and 13 would see a history without 11: they wait
+    reference = anyio.run(_play_all, InProcessExecutor(runtime), [chains[1][0], chains[1][1], chains[2][0]])
+    assert [done[21], done[22], done[31]] == reference
+    assert pool.started >= 4  # two initial workers, plus one for each of the three deaths after the first
+
+
+def test_should_stop_stops_launching_at_the_next_match_boundary(
+    make_job: JobFactory, runtime: SandboxRuntime
+) -> None:
+    done: list[int] = []
+    executor = InProcessExecutor(runtime)
+    anyio.run(
+        lambda: run_chains(
+            [[make_job(index, "rotate", "constant")] for index in range(6)],
+            executor=executor,
+            build_job=lambda job: job,
+            on_done=lambda job, _played: done.append(job.match_id),
+            on_failed=lambda _job, error: pytest.fail(error),
+            should_stop=lambda: len(done) >= 2,
+        )
+    )
+    assert done == [0, 1]
+
+
+def test_executor_specs(runtime: SandboxRuntime) -> None:
+    assert check_executor_spec(None) is None
+    assert check_executor_spec("local") is None
+    assert check_executor_spec("dask://scheduler.lan:8786") == "tcp://scheduler.lan:8786"
+    for bad in ("dask://", "dask://host", "ray://host:1", "tcp://host:8786", "dask:/host:1"):
+        with pytest.raises(UnknownExecutorError, match="use local or dask://HOST:PORT"):
+            check_executor_spec(bad)
+    source = lambda digest: b""  # noqa: E731
+    one = open_executor(None, workers=1, runtime=runtime, cache_dir=None, components=source)
+    many = open_executor("local", workers=3, runtime=runtime, cache_dir=None, components=source)
+    assert isinstance(one, InProcessExecutor)
+    assert one.slots == 1
+    assert isinstance(many, LocalProcessExecutor)
+    assert many.slots == 3
+
+
+def test_workers_die_with_their_coordinator(tmp_path: Path) -> None:
+    """kill -9 of the coordinator leaves no worker behind (they get SIGKILL from the kernel on Linux)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import anyio, sys\n"
+        "from tournament.orchestration.executors.local import LocalProcessExecutor\n"
+        "async def main():\n"
+        "    pool = LocalProcessExecutor(2)\n"
+        "    await pool._checkout()\n"
+        "    print(*pool.pids(), flush=True)\n"
+        "    await anyio.sleep(60)\n"
+        "anyio.run(main)\n"
+    )
+    coordinator = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert coordinator.stdout is not None
+    (worker,) = map(int, coordinator.stdout.readline().split())
+    os.kill(coordinator.pid, signal.SIGKILL)
+    coordinator.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _alive(worker):
+        time.sleep(0.05)
+    assert not _alive(worker)
+
+
+def _alive(pid: int) -> bool:
+    from tournament.services.run_lease import process_alive
+
+    return process_alive(pid)

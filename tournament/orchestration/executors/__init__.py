@@ -1,0 +1,65 @@
+"""Execution backends behind one interface, chosen by an `--executor` spec.
+
+``None`` or ``local``: this machine (in-process with one worker, else local worker processes);
+``dask://HOST:PORT``: a Dask distributed scheduler (imported only when asked for).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tournament.orchestration.executors.base import ComponentSource, MatchExecutor, WorkerLostError
+from tournament.sandbox.runtime import SandboxRuntime
+
+__all__ = [
+    "ComponentSource",
+    "MatchExecutor",
+    "UnknownExecutorError",
+    "WorkerLostError",
+    "check_executor_spec",
+    "open_executor",
+]
+
+SCHEMES = ("local", "dask://HOST:PORT")
+
+
+class UnknownExecutorError(ValueError):
+    """An --executor spec that names no backend; the message is one line for users."""
+
+
+def check_executor_spec(spec: str | None) -> str | None:
+    """The Dask scheduler address ('tcp://HOST:PORT') for a dask spec, None for local; raises on others."""
+    if spec is None or spec == "local":
+        return None
+    scheme, separator, address = spec.partition("://")
+    if scheme == "dask" and separator and address and "/" not in address:
+        host, colon, port = address.rpartition(":")
+        if host and colon and port.isdigit():
+            return f"tcp://{address}"
+    raise UnknownExecutorError(f"unknown executor {spec!r}: use {' or '.join(SCHEMES)}")
+
+
+def open_executor(
+    spec: str | None,
+    *,
+    workers: int,
+    runtime: SandboxRuntime,
+    cache_dir: Path | None,
+    components: ComponentSource,
+) -> MatchExecutor:
+    """The executor for `spec`; `workers` is the number of local processes or of Dask jobs in flight
+    (for Dask, 0 means one per worker thread of the cluster).
+
+    `runtime` plays in-process (one local worker); `cache_dir` is where local workers find compiled
+    components (jobs carry it); `components` serves component bytes by hash to remote workers.
+    """
+    address = check_executor_spec(spec)
+    if address is not None:
+        from tournament.orchestration.executors.dask import DaskExecutor
+
+        return DaskExecutor(address, components=components, max_in_flight=workers)
+    from tournament.orchestration.executors.local import InProcessExecutor, LocalProcessExecutor
+
+    if workers <= 1:
+        return InProcessExecutor(runtime)
+    return LocalProcessExecutor(workers)
