@@ -133,9 +133,16 @@ def serve(
     allow_wasi: Annotated[
         bool, typer.Option("--allow-wasi", help="Admit uploaded WASI components (non-deterministic).")
     ] = False,
+    no_scheduler: Annotated[
+        bool, typer.Option("--no-scheduler", help="Do not fire schedules here (run `tournament scheduler`).")
+    ] = False,
+    poll: Annotated[
+        float, typer.Option("--poll", min=0.1, help="Seconds between looks for due schedules.")
+    ] = 30.0,
     db: DbOption = None,
 ) -> None:
-    """Serve the HTTP JSON API (OpenAPI at /openapi.json, docs at /docs) until interrupted."""
+    """Serve the HTTP JSON API (OpenAPI at /openapi.json, docs at /docs) and fire due schedules until
+    interrupted."""
     database = open_db(db)  # fail fast, with one line, on a bad URL or an unreachable server
     url = database.url
     database.close()
@@ -152,7 +159,13 @@ def serve(
         "press Ctrl+C to stop",
         err=True,
     )
+    from tournament.cli.schedule_commands import start_background_scheduler, stop_background_scheduler
+
+    background = None if no_scheduler else start_background_scheduler(url, poll)
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     except OSError as error:
         fail(f"cannot serve on {host}:{port}: {error.strerror or error}", 1)
+    finally:
+        if background is not None:
+            stop_background_scheduler(*background, grace=10.0)

@@ -12,11 +12,10 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from tournament.cli.options import BUILTINS_MANIFEST, DbOption, JsonOption, open_db
+from tournament.cli.options import BUILTINS_MANIFEST, DbOption, ExecutorOption, JsonOption, open_db
 
 if TYPE_CHECKING:
     from tournament.persistence.database import Database
-    from tournament.rules.standings import Standing
 
 app = typer.Typer(
     name="tournament",
@@ -51,7 +50,11 @@ def run(
     noise: Annotated[
         float, typer.Option(help="Probability that a move is replaced by a different random one.")
     ] = 0.0,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (default: number of cores).")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Worker processes (default: number of cores); with Dask, matches in flight."),
+    ] = None,
+    executor: ExecutorOption = None,
     history: Annotated[
         str,
         typer.Option(help="Earlier meetings told to players: none, tournament (earlier repetitions) or all."),
@@ -76,14 +79,15 @@ def run(
 ) -> None:
     """Create a round-robin tournament, run it, and print its standings."""
     import dataclasses
-    import os
 
+    from tournament.cli.run_commands import describe_executor, play_and_report
     from tournament.sandbox.limits import SandboxLimits
     from tournament.services.tournaments import (
         HistoryScope,
         TournamentRequest,
+        check_executor,
         create_tournament,
-        run_tournament,
+        get_tournament,
     )
 
     try:
@@ -118,23 +122,19 @@ def run(
         limits=limits,
         allow_wasi=allow_wasi,
     )
+    check_executor(executor)
     database = _open(db)
     try:
         tournament_id = create_tournament(database, request)
-        workers = workers or os.cpu_count() or 1
-        from tournament.services.tournaments import get_tournament
-
         info = get_tournament(database, tournament_id)
         n = len(info.participants)
         matches = n * (n - 1) // 2 * info.repetitions
         typer.echo(
             f"tournament {tournament_id}: {info.game}, {n} strategies, {matches} matches x {info.rounds} "
-            f"rounds, seed {info.seed}, {workers} worker{'s' if workers != 1 else ''}",
+            f"rounds, seed {info.seed}, {describe_executor(executor, workers)}",
             err=as_json,
         )
-        with _Progress(matches) as advance:
-            run_tournament(database, tournament_id, workers=workers, on_match=lambda _m, _p: advance())
-        _print_standings(database, tournament_id, as_json)
+        play_and_report(database, tournament_id, workers=workers, executor=executor, as_json=as_json)
     finally:
         database.close()
 
@@ -146,9 +146,11 @@ def standings(
     db: DbOption = None,
 ) -> None:
     """Print a tournament's standings again, from the database."""
+    from tournament.cli.run_output import print_standings
+
     database = _open(db)
     try:
-        _print_standings(database, tournament_id, as_json)
+        print_standings(database, tournament_id, as_json)
     finally:
         database.close()
 
@@ -208,78 +210,6 @@ def games(as_json: JsonOption = False) -> None:
         )
 
 
-def _print_standings(database: Database, tournament_id: int, as_json: bool) -> None:
-    from tournament.services.tournaments import get_tournament, tournament_standings
-
-    rows = tournament_standings(database, tournament_id)
-    if as_json:
-        typer.echo(json.dumps([_standing_dict(s) for s in rows], indent=2))
-        return
-    info = get_tournament(database, tournament_id)
-    _standings_table(rows, title=f"Tournament {tournament_id} ({info.game}, seed {info.seed}, {info.status})")
-
-
-def _standing_dict(s: Standing) -> dict[str, object]:
-    return {
-        "rank": s.rank,
-        "strategy": s.strategy,
-        "points": s.points,
-        "wins": s.wins,
-        "draws": s.draws,
-        "losses": s.losses,
-        "total_payoff": s.total_payoff,
-        "mean_payoff": s.mean_payoff,
-        "matches": s.matches,
-        "rounds": s.rounds,
-        "forfeits": s.forfeits,
-    }
-
-
-def _standings_table(rows: list[Standing], title: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title)
-    for column, justify in (
-        ("#", "right"), ("strategy", "left"), ("points", "right"), ("W", "right"), ("D", "right"),
-        ("L", "right"), ("total payoff", "right"), ("mean payoff", "right"), ("forfeits", "right"),
-    ):  # fmt: skip
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for s in rows:
-        table.add_row(
-            str(s.rank), s.strategy, str(s.points), str(s.wins), str(s.draws), str(s.losses),
-            str(s.total_payoff), f"{s.mean_payoff:.4f}", str(s.forfeits),
-        )  # fmt: skip
-    Console(width=max(100, Console().width)).print(table)
-
-
-class _Progress:
-    """A progress bar on stderr that advances once per finished match."""
-
-    def __init__(self, total: int) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self._progress = Progress(
-            TextColumn("matches"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            console=Console(stderr=True),
-        )  # fmt: skip
-        self._task = self._progress.add_task("matches", total=total)
-
-    def __enter__(self) -> _Advance:
-        self._progress.start()
-        return lambda: self._progress.advance(self._task)
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
-
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    _Advance = Callable[[], None]
-
-
 def main() -> None:
     """Console entry point: known errors become one line on stderr and a non-zero exit, never a traceback."""
     try:
@@ -299,23 +229,35 @@ def _fail_known(error: Exception) -> None:
     )
     from tournament.rules.errors import RulesError
     from tournament.sandbox.errors import SandboxError
-    from tournament.services.errors import InvalidRequestError
+    from tournament.services.errors import InvalidRequestError, LeaseLostError
 
+    while isinstance(error, ExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]  # a run's anyio task group wraps its one failure
     if isinstance(error, InvalidRequestError | RulesError):
         _fail(str(error), 2)
     if isinstance(error, UnknownStrategyError | UnknownTournamentError | UnknownMatchError):
         _fail(str(error.args[0]) if error.args else str(error), 2)
-    if isinstance(error, PersistenceError | SandboxError | OSError):
+    if isinstance(error, PersistenceError | SandboxError | OSError | LeaseLostError):
         _fail(str(error), 1)
 
 
 def _register_groups() -> None:
     """Command groups live in their own modules; importing them registers their commands."""
-    from tournament.cli import strategy_check, strategy_registry, strategy_scaffold  # noqa: F401
+    from tournament.cli import (  # noqa: F401
+        strategy_check,
+        strategy_registry,
+        strategy_scaffold,
+        strategy_tags,
+    )
     from tournament.cli.admin_commands import audit, author_app, serve
     from tournament.cli.results_commands import h2h, leaderboard, match_app
+    from tournament.cli.run_commands import cancel, check, resume
+    from tournament.cli.schedule_commands import schedule_app, scheduler
     from tournament.cli.strategy_app import strategy_app
 
+    app.command("resume")(resume)
+    app.command("cancel")(cancel)
+    app.command("check")(check)
     app.command("leaderboard")(leaderboard)
     app.command("h2h")(h2h)
     app.add_typer(match_app)
@@ -323,6 +265,8 @@ def _register_groups() -> None:
     app.add_typer(author_app)
     app.command("audit")(audit)
     app.command("serve")(serve)
+    app.add_typer(schedule_app)
+    app.command("scheduler")(scheduler)
 
 
 _register_groups()

@@ -78,6 +78,9 @@ def submit(
     allow_wasi: Annotated[
         bool, typer.Option("--allow-wasi", help="Admit a WASI component (marked non-deterministic).")
     ] = False,
+    tags: Annotated[
+        str | None, typer.Option("--tags", help="Comma-separated tags to add to the strategy if admitted.")
+    ] = None,
     as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
@@ -88,6 +91,12 @@ def submit(
     from tournament.services.submissions import submit_strategy
 
     policy = ValidationPolicy(allow_wasi=allow_wasi)
+    if tags is not None:
+        from tournament.persistence.strategies import validate_tag
+
+        with registry_errors():
+            for label in _games(tags):
+                validate_tag(label)
     data = _read_component(file, policy.max_size)
     database = open_db(db)
     try:
@@ -99,6 +108,11 @@ def submit(
                     component, chosen, builtins_manifest=BUILTINS_MANIFEST
                 ),
             )  # fmt: skip
+            if tags is not None and result.outcome != "rejected":
+                from tournament.persistence.strategies import add_tags
+
+                with database.sessions.begin() as session:
+                    add_tags(session, name, _games(tags))
     finally:
         database.close()
     if as_json:
