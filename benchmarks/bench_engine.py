@@ -2,9 +2,10 @@
 
 1. Host overhead per move call: wasmtime-py's stock `Func.__call__` versus the engine's player call
    (which also sets fuel and the epoch deadline), on a trivial component. Target: <= 5 us (issue 6).
-2. Tournament throughput: a full round robin, every round persisted to SQLite, in rounds per second,
-   with 1 worker and with one worker per core, through the real service path (create + run on a fresh
-   database), next to the Axelrod library's in-process rate for the same IPD field
+2. Tournament throughput: first what a worker spends playing the IPD field's matches (no persistence,
+   the worker's own entry point), then a full round robin, every round persisted to SQLite, in rounds
+   per second, with 1 worker and with one worker per core, through the real service path (create + run
+   on a fresh database), next to the Axelrod library's in-process rate for the same IPD field
    (`bench_axelrod.py`, in its own venv; skipped with a message if it cannot be installed).
 
 Run: `.venv/bin/python benchmarks/bench_engine.py [--quick]` after `make setup`.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import itertools
 import os
 import statistics
 import sys
@@ -102,6 +104,18 @@ def bench_call_overhead(calls: int, repeats: int) -> dict[str, tuple[float, floa
 
             return run
 
+        def player_mover(player: WasmPlayer) -> Callable[[], None]:
+            key = (last.move_a, last.move_b, last.payoff_a, last.payoff_b)
+
+            def run() -> None:
+                move = player.mover()
+                assert move is not None
+                for _ in range(calls):
+                    move(key)
+                player._seen.clear()
+
+            return run
+
         fast_player = started(fast=True)
         fast_call = fast_player._call
         assert isinstance(fast_call, NextMoveCall)
@@ -116,9 +130,61 @@ def bench_call_overhead(calls: int, repeats: int) -> dict[str, tuple[float, floa
         results["engine player, stock path"] = _median_us(player_loop(stock_player), calls, repeats)
         results["engine player, fast path"] = _median_us(player_loop(fast_player), calls, repeats)
         results["engine player, fast path, keyed"] = _median_us(player_keyed(fast_player), calls, repeats)
+        results["engine player, move function"] = _median_us(player_mover(fast_player), calls, repeats)
         for player in (stock_player, fast_player):
             player.close()
     return results
+
+
+def bench_play(strategies: list[str], rounds: int, repeats: int) -> tuple[float, float, float]:
+    """What a worker spends playing a round robin's matches, nothing persisted: the worker's entry point
+    (`jobs.execute`) in this thread, every match of the field once per repeat (after a warm-up pass).
+
+    Returns the medians of (rounds per CPU second, microseconds of CPU per round, microseconds of CPU
+    per match for starting and closing both players).
+    """
+    from tournament.orchestration.jobs import MatchJob, Seat, execute
+    from tournament.rules.games import IPD
+
+    limits = SandboxLimits()
+    with SandboxRuntime(limits.stack_bytes) as runtime:
+        digests = {}
+        for name in strategies:
+            data = (BUILD / f"{name}.wasm").read_bytes()
+            runtime.prepare(data)
+            digests[name] = content_hash(data)
+        jobs = [
+            MatchJob(
+                i,
+                "ipd",
+                rounds,
+                1000 + i,
+                0.0,
+                False,
+                limits,
+                Seat(a, digests[a], 1, 2),
+                Seat(b, digests[b], 3, 4),
+            )
+            for i, (a, b) in enumerate(itertools.combinations(strategies, 2))
+        ]
+        for job in jobs:
+            execute(job, runtime)
+        per_round, starts = [], []
+        for _ in range(repeats):
+            start = time.thread_time()
+            for job in jobs:
+                execute(job, runtime)
+            per_round.append((time.thread_time() - start) / (len(jobs) * rounds))
+            setup = PlayerSetup("ipd", IPD.moves, rounds, 1, 2)
+            start = time.thread_time()
+            for a, b in itertools.combinations(strategies, 2):
+                for name in (a, b):
+                    player = runtime.player(digests[name], setup, limits)
+                    player.start()
+                    player.close()
+            starts.append((time.thread_time() - start) / len(jobs))
+    cpu = statistics.median(per_round)
+    return 1 / cpu, cpu * 1e6, statistics.median(starts) * 1e6
 
 
 def bench_tournament(
@@ -184,7 +250,13 @@ def main() -> None:
     print(f"   target: engine player <= 5 us: {verdict} ({cpu:.2f} us cpu, {wall:.2f} us wall)")
 
     rounds = 50 if args.quick else 200
-    print(f"\n2. tournament throughput, every round persisted to SQLite (median of {runs} runs)")
+    play_rate, play_us, start_us = bench_play(IPD_FIELD, rounds, repeats)
+    print(f"\n2. tournament throughput (medians of {repeats} passes / {runs} runs)")
+    print(f"   worker-side play only, ipd, 8 classic strategies, {rounds} rounds, nothing persisted:")
+    print(f"      {play_rate:8.0f} rounds per cpu s = {play_us:.2f} us of cpu per round, of which")
+    per_round = start_us / rounds
+    print(f"      starting and closing both players: {start_us:.0f} us per match ({per_round:.2f} us/round)")
+    print("   every round persisted to SQLite:")
     with contextlib.redirect_stdout(io.StringIO()):
         bench_tournament("ipd", IPD_FIELD, rounds, 1)  # warm-up: imports, artifact cache
     ours = {}
@@ -210,6 +282,7 @@ def main() -> None:
         for workers, rate in ours.items():
             print(f"   ours ({workers} worker(s)) / axelrod play, wall: {rate / baseline:5.2f}x")
         print(f"   ours (1 worker) / axelrod play, cpu:  {ours_cpu / baseline_cpu:5.2f}x")
+        print(f"   worker-side play only / axelrod play, cpu: {play_rate / baseline_cpu:5.2f}x")
         best = max(ours.values())
         print(f"   target: ours >= axelrod play (wall): {'met' if best >= baseline else 'NOT met'}")
     if not args.quick:

@@ -226,3 +226,45 @@ def shared_players(
     yield players
     for player in players:
         player.close()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    game=st.sampled_from([("rps", ("rock", "paper", "scissors")), ("ipd", ("cooperate", "defect"))]),
+    rounds=st.sampled_from([None, 1, 200, 2**32 - 1]),
+    seed=st.integers(0, 2**64 - 1),
+    opponent=st.integers(0, 2**64 - 1),
+    history=st.lists(
+        st.tuples(st.none() | st.integers(0, 2), st.none() | st.integers(0, 2), s32, s32), max_size=2
+    ),
+)
+def test_begin_arguments_kept_lowered_per_component_agree_with_stock(
+    begin_echo: bytes,
+    runtime: SandboxRuntime,
+    game: tuple[str, tuple[str, ...]],
+    rounds: int | None,
+    seed: int,
+    opponent: int,
+    history: list[RoundKey],
+) -> None:
+    """The runtime's players share their component's lowered `begin` arguments across matches, with
+    seed and opponent rewritten in place; every start must still tell the guest exactly what the stock
+    call tells it."""
+    from tournament.rules.records import RoundRecord
+
+    records = tuple(RoundRecord(i, *key) for i, key in enumerate(history))
+    setup = PlayerSetup(game[0], game[1], rounds, seed, opponent, records)
+    digest = content_hash(begin_echo)
+    shared = runtime.player(digest, setup, SandboxLimits())
+    stock = WasmPlayer(
+        runtime.engine, runtime.component(digest), setup, SandboxLimits(), runtime.ticker, fast=False
+    )
+    moves = []
+    for player in (shared, stock):
+        assert player.start() is None
+        moves.append(player.next_move(None))
+        player.close()
+    assert moves[0] == moves[1]
+    assert moves[0].forfeit is None
+    kept = runtime._calls[digest]._setups
+    assert (game[0], game[1], rounds) in kept or history

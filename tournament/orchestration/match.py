@@ -13,8 +13,8 @@ from tournament.rules.records import RoundLog, RoundRecord, RoundRow
 from tournament.rules.rounds import apply_noise, score_round
 from tournament.rules.scoring import MatchScore, MatchTally
 from tournament.rules.seeds import derive_seed
-from tournament.sandbox.fastcall import RoundKey
-from tournament.sandbox.player import LogBuffer, MoveResult, MoveTuple
+from tournament.sandbox.fastcall import Mover, MoveTuple, RoundKey
+from tournament.sandbox.player import LogBuffer, MoveResult
 
 
 class Player(Protocol):
@@ -151,24 +151,63 @@ def _keyed(player: Player) -> TypeGuard[KeyedPlayer]:
     return callable(getattr(player, "move", None))
 
 
+PayoffTable = dict[int | None, dict[int | None, tuple[int, int]]]
+"""`score_round(game, a, b)` for every move and forfeit (None) of both players."""
+CellTable = list[list[tuple[int, int, RoundKey, RoundKey]]]
+"""Per pair of legal moves: both payoffs and the next round's `last` of each player."""
+
+_TABLES: dict[int, tuple[Game, PayoffTable, CellTable]] = {}
+"""Per game (by identity; the game is kept so its id stays its own): the match loops' tables."""
+
+
+def _tables(game: Game) -> tuple[PayoffTable, CellTable]:
+    """The match loops' tables for a game, made once by `score_round` itself."""
+    kept = _TABLES.get(id(game))
+    if kept is not None and kept[0] is game:
+        return kept[1], kept[2]
+    cells: list[int | None] = [*range(game.n_moves), None]
+    payoffs = {a: {b: score_round(game, a, b) for b in cells} for a in cells}
+    table: CellTable = [
+        [(pa, pb, (a, b, pa, pb), (b, a, pb, pa)) for b in range(game.n_moves) for pa, pb in [payoffs[a][b]]]
+        for a in range(game.n_moves)
+    ]
+    if len(_TABLES) >= 64:
+        _TABLES.clear()
+    _TABLES[id(game)] = (game, payoffs, table)
+    return payoffs, table
+
+
+def _mover(player: KeyedPlayer) -> Mover | None:
+    """The player's move function for the specialised loop (`WasmPlayer.mover`), if it has one."""
+    get = getattr(player, "mover", None)
+    return get() if callable(get) else None
+
+
 def _play_keyed(
     game: Game, player_a: KeyedPlayer, player_b: KeyedPlayer, *, rounds: int, seed: int, noise: float
 ) -> MatchPlayed:
     """`play_match` on the object-free path: the same rules, rounds and results, without per-round objects.
 
-    Payoffs come from a table filled once per match by `score_round` itself; legality is `_checked`'s
+    Payoffs come from a table filled once per game by `score_round` itself; legality is `_checked`'s
     (its full check runs whenever the quick one does not pass); noise is `apply_noise` with the same
-    generator. `tests/sandbox/test_match_paths.py` proves both paths give identical matches.
+    generator. Without noise, rounds start in a loop specialised for what almost every round is (two
+    legal moves, no forfeit): it calls the players' move functions directly and takes each cell's
+    payoffs and both players' next `last` from a table; the first round with anything else goes, with
+    the moves already made, to the general loop, which plays the rest of the match.
+    `tests/sandbox/test_match_paths.py` proves all paths give identical matches.
     """
     rng = random.Random(derive_seed(seed, "noise"))
     n_moves = game.n_moves
-    cells: list[int | None] = [*range(n_moves), None]
-    payoffs = {a: {b: score_round(game, a, b) for b in cells} for a in cells}
+    payoffs, table = _tables(game)
     rows: list[RoundRow] = []
     append = rows.append
     first_a: Forfeit | None = None
     first_b: Forfeit | None = None
     total_a = total_b = wins_a = wins_b = draws = forfeits_a = forfeits_b = 0
+    last_a: RoundKey | None = None
+    last_b: RoundKey | None = None
+    index = 0
+    pending: tuple[MoveTuple, MoveTuple] | None = None
     try:
         for side, player in (("a", player_a), ("b", player_b)):
             failure = player.start()
@@ -177,13 +216,45 @@ def _play_keyed(
                     first_a = Forfeit(failure.forfeit, failure.detail)
                 else:
                     first_b = Forfeit(failure.forfeit, failure.detail)
+        mover_a = _mover(player_a) if noise == 0.0 else None
+        mover_b = _mover(player_b) if mover_a is not None else None
+        if mover_a is not None and mover_b is not None:
+            for index in range(rounds):
+                result_a = mover_a(last_a)
+                result_b = mover_b(last_b)
+                move_a, forfeit_a, fuel_a, _ = result_a
+                move_b, forfeit_b, fuel_b, _ = result_b
+                # A move function's move is an int >= 0 whenever it reports no forfeit.
+                if (
+                    forfeit_a is not None
+                    or forfeit_b is not None
+                    or move_a >= n_moves  # type: ignore[operator]
+                    or move_b >= n_moves  # type: ignore[operator]
+                ):
+                    pending = (result_a, result_b)
+                    break
+                payoff_a, payoff_b, last_a, last_b = table[move_a][move_b]  # type: ignore[index]
+                append((index, move_a, move_b, payoff_a, payoff_b, False, False, None, None, fuel_a, fuel_b))
+                total_a += payoff_a
+                total_b += payoff_b
+                if payoff_a > payoff_b:
+                    wins_a += 1
+                elif payoff_b > payoff_a:
+                    wins_b += 1
+                else:
+                    draws += 1
+            else:
+                index = rounds
+        resume = index
         move_a_player = player_a.move
         move_b_player = player_b.move
-        last_a: RoundKey | None = None
-        last_b: RoundKey | None = None
-        for index in range(rounds):
-            move_a, forfeit_a, fuel_a, detail_a = move_a_player(last_a)
-            move_b, forfeit_b, fuel_b, detail_b = move_b_player(last_b)
+        for index in range(resume, rounds):
+            if pending is None:
+                move_a, forfeit_a, fuel_a, detail_a = move_a_player(last_a)
+                move_b, forfeit_b, fuel_b, detail_b = move_b_player(last_b)
+            else:
+                (move_a, forfeit_a, fuel_a, detail_a), (move_b, forfeit_b, fuel_b, detail_b) = pending
+                pending = None
             if forfeit_a is not None:
                 move_a = None
             elif move_a.__class__ is not int or not 0 <= move_a < n_moves:

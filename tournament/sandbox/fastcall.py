@@ -4,22 +4,36 @@ wasmtime-py's stock `Func.__call__` rebuilds the function's types and lowers eve
 (tens of microseconds); the C call underneath costs well under a microsecond. The C API borrows its
 arguments, so this module lowers each distinct round result once, with wasmtime-py's own converters, keeps
 the C value, and calls the C API directly through its own ctypes prototypes: no `argtypes` (every argument
-is a prebuilt ctypes object of the exact C type, so nothing is converted per call), and the quick
-store-context calls (fuel, epoch deadline) keep the GIL. Only `wasmtime_component_func_call` releases the
-GIL, so the epoch ticker can interrupt a runaway guest. Results are proven equal to the stock path by
-differential tests. If wasmtime-py's internals ever change shape, `fast_path_available()` turns false and
-the engine falls back to the stock call.
+is a prebuilt ctypes argument object of the exact C type, so nothing is converted or allocated per call),
+and the quick store-context calls (fuel, epoch deadline) keep the GIL. Only `wasmtime_component_func_call`
+releases the GIL, so the epoch ticker can interrupt a runaway guest. A move made through
+`NextMoveCall.mover` costs three C calls (set fuel, call, read fuel): the epoch deadline is re-armed only
+when the ticker's epoch has moved since it was last armed (see `EpochTicker.sequence`), which gives the
+same deadline. Results are proven equal to the stock path by differential tests. If wasmtime-py's
+internals ever change shape, `fast_path_available()` turns false and the engine falls back to the stock
+call.
 """
 
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import wasmtime
-from wasmtime.component import Func, Record
+from wasmtime.component import U32, Component, Func, Record
+
+from tournament.rules.forfeits import ForfeitReason
+from tournament.sandbox import contract
+from tournament.sandbox.watchdog import EpochTicker
 
 RoundKey = tuple[int | None, int | None, int, int]
+
+MoveTuple = tuple[int | None, ForfeitReason | None, int, str]
+"""A move's outcome as (move, forfeit, fuel, detail): the match loop's hot path makes no objects."""
+
+Mover = Callable[[RoundKey | None], MoveTuple]
+"""One instance's move function (see `NextMoveCall.mover`)."""
 
 try:
     from wasmtime import _ffi
@@ -35,9 +49,9 @@ try:
     _VAL = _ffi.wasmtime_component_val_t
     _VAL_DELETE = _ffi.wasmtime_component_val_delete
     _ERROR_POINTER = ctypes.POINTER(_ffi.wasmtime_error_t)
-    _U32_KIND = _ffi.WASMTIME_COMPONENT_U32.value
-    _KIND_OFFSET = _VAL.kind.offset
     _VALUE_OFFSET = _VAL.of.offset
+    _RECORD_KIND = _ffi.WASMTIME_COMPONENT_RECORD.value
+    _U64_KIND = _ffi.WASMTIME_COMPONENT_U64.value
     _AVAILABLE = True
 except (ImportError, AttributeError):  # pragma: no cover - depends on the installed wasmtime
     _AVAILABLE = False
@@ -45,8 +59,21 @@ except (ImportError, AttributeError):  # pragma: no cover - depends on the insta
 MAX_LOWERED = 4096
 """Distinct round results kept lowered per player; games have few (moves x moves payoff pairs)."""
 
-_ONE = ctypes.c_size_t(1)
-_ZERO = ctypes.c_size_t(0)
+MAX_SETUPS = 64
+"""Distinct `begin` argument shapes kept lowered per component (see `ComponentCalls.begin`)."""
+
+
+def _param(address: int) -> Any:
+    """A pointer argument prebuilt as ctypes' own argument object (what `from_param` returns).
+
+    ctypes converts a ctypes instance into such an object, a fresh allocation, on every call; passing
+    the object itself skips that (about 0.06 us per argument, ten arguments per move).
+    """
+    return ctypes.c_void_p.from_param(address)
+
+
+_ONE = ctypes.c_size_t.from_param(1)
+_ZERO = ctypes.c_size_t.from_param(0)
 
 
 def fast_path_available() -> bool:
@@ -84,9 +111,24 @@ class ComponentCalls:
         """(begin's FuncType, next-move's FuncType): kept alive for the parameter types below."""
         self._begin_param: Any = None
         self._move_param: Any = None
-        self.lowered: dict[RoundKey | None, ctypes.c_void_p] = {}
+        self.returns_u32 = False
+        """Whether `next-move` returns a u32, as the contract says: the result is then read unchecked."""
+        self.lowered: dict[RoundKey | None, Any] = {}
         self._values: list[Any] = []
         """The lowered C values themselves (the pointers in `lowered` borrow them)."""
+        self._setups: dict[Hashable, tuple[Any, ctypes.c_uint64, ctypes.c_uint64]] = {}
+        """Lowered `begin` arguments by shape, with views of their `seed` and `opponent` fields."""
+        self._exports: tuple[Component, Any, Any] | None = None
+
+    def exports(self, component: Component) -> tuple[Any, Any]:
+        """`begin`'s and `next-move`'s export indices, looked up once on the component itself: such an
+        index is valid for every instance of that component (None for a missing export)."""
+        if self._exports is None or self._exports[0] is not component:
+            player = component.get_export_index(contract.PLAYER_INTERFACE)
+            begin = component.get_export_index(contract.BEGIN, player) if player else None
+            next_move = component.get_export_index(contract.NEXT_MOVE, player) if player else None
+            self._exports = (component, begin, next_move)
+        return self._exports[1], self._exports[2]
 
     def bind(self, store: wasmtime.Store, begin: Func | None, next_move: Func) -> None:
         """Read the functions' types from the first instance (every later one has the same)."""
@@ -95,23 +137,74 @@ class ComponentCalls:
             if types[0] is not None:
                 ((_, self._begin_param),) = types[0].params
             ((_, self._move_param),) = types[1].params
+            self.returns_u32 = isinstance(types[1].result, U32)
             self._types = types
 
-    def begin(self, store: wasmtime.Store, func: Func, argument: Record) -> None:
-        """Call `begin` as `Func.__call__` does, with the parameter type read once."""
+    def begin(
+        self,
+        store: wasmtime.Store,
+        func: Func,
+        argument: Callable[[], Record],
+        shape: Hashable | None = None,
+        seed: int = 0,
+        opponent: int = 0,
+    ) -> None:
+        """Call `begin` as `Func.__call__` does, with the parameter type read once.
+
+        `argument` makes the record (called only when one has to be lowered). `shape` identifies the
+        record except for its `seed` and `opponent` (given again as `seed` and `opponent`); None when
+        it is not worth keeping. Each shape is lowered once: later arguments of that shape only have the
+        two u64 fields rewritten in place (the call borrows its argument), which spares wasmtime-py's
+        lowering of the game's strings and the record (most of a player's start).
+        """
+        template = None
+        if shape is not None:
+            template = self._setups.get(shape)
+            if template is None and len(self._setups) < MAX_SETUPS:
+                template = self._template(store, argument())
+                if template is not None:
+                    self._setups[shape] = template
+        if template is not None:
+            value, seed_field, opponent_field = template
+            seed_field.value = seed
+            opponent_field.value = opponent
+            self._call_begin(store, func, value)
+            return
         value = _VAL()
-        self._begin_param.convert_to_c(store, argument, ctypes.pointer(value))
+        self._begin_param.convert_to_c(store, argument(), ctypes.pointer(value))
         try:
-            error = _FUNC_CALL(
-                ctypes.c_void_p(ctypes.addressof(func._func)),
-                ctypes.c_void_p(ctypes.addressof(store._context().contents)),
-                ctypes.c_void_p(ctypes.addressof(value)),
-                _ONE,
-                None,
-                _ZERO,
-            )
+            self._call_begin(store, func, value)
         finally:
             _VAL_DELETE(ctypes.byref(value))
+
+    def _template(
+        self, store: wasmtime.Store, argument: Record
+    ) -> tuple[Any, ctypes.c_uint64, ctypes.c_uint64] | None:
+        """`argument` lowered, with views of its `seed` and `opponent` fields; None if it has none."""
+        value = _VAL()
+        self._begin_param.convert_to_c(store, argument, ctypes.pointer(value))
+        fields: dict[bytes, ctypes.c_uint64] = {}
+        if value.kind == _RECORD_KIND:
+            record = value.of.record
+            for index in range(record.size):
+                entry = record.data[index]
+                if entry.val.kind == _U64_KIND:
+                    name = ctypes.string_at(entry.name.data, entry.name.size)
+                    fields[name] = ctypes.c_uint64.from_address(ctypes.addressof(entry.val.of))
+        if b"seed" not in fields or b"opponent" not in fields:
+            _VAL_DELETE(ctypes.byref(value))
+            return None
+        return value, fields[b"seed"], fields[b"opponent"]
+
+    def _call_begin(self, store: wasmtime.Store, func: Func, value: Any) -> None:
+        error = _FUNC_CALL(
+            _param(ctypes.addressof(func._func)),
+            _param(ctypes.addressof(store._context().contents)),
+            _param(ctypes.addressof(value)),
+            _ONE,
+            None,
+            _ZERO,
+        )
         if error:
             _raise(error)
 
@@ -126,7 +219,7 @@ class ComponentCalls:
         if len(self.lowered) >= MAX_LOWERED:
             return False
         self._values.append(value)
-        self.lowered[key] = ctypes.c_void_p(ctypes.addressof(value))
+        self.lowered[key] = _param(ctypes.addressof(value))
         return True
 
     def close(self) -> None:
@@ -135,6 +228,9 @@ class ComponentCalls:
         for value in self._values:
             _VAL_DELETE(ctypes.byref(value))
         self._values.clear()
+        for value, _, _ in self._setups.values():
+            _VAL_DELETE(ctypes.byref(value))
+        self._setups.clear()
 
 
 class NextMoveCall:
@@ -143,9 +239,19 @@ class NextMoveCall:
     Holds raw addresses of the store context, the function and the result slot, and keeps the store and
     the function alive for as long as it lives; `close()` before dropping the store. Lowered arguments
     come from `shared` (the component's, kept by the runtime) or, without it, from its own cache.
+
+    It owns its store's fuel and epoch deadline from its first call on: nothing else may set them. With
+    `epoch` (the engine's ticker, the only thing that advances the engine's epoch) the deadline is
+    re-armed only when the epoch has moved since it was last armed; without it, before every call.
     """
 
-    def __init__(self, store: wasmtime.Store, func: Func, shared: ComponentCalls | None = None) -> None:
+    def __init__(
+        self,
+        store: wasmtime.Store,
+        func: Func,
+        shared: ComponentCalls | None = None,
+        epoch: EpochTicker | None = None,
+    ) -> None:
         self._store = store
         self._func = func
         if shared is None:
@@ -154,18 +260,42 @@ class NextMoveCall:
             self._owned: ComponentCalls | None = shared
         else:
             self._owned = None
+        if not shared.returns_u32:
+            raise wasmtime.WasmtimeError("next-move does not return a u32")
         self._shared = shared
         self._lowered = shared.lowered
-        self._context = ctypes.c_void_p(ctypes.addressof(store._context().contents))
-        self._func_address = ctypes.c_void_p(ctypes.addressof(func._func))
+        self._epoch = epoch
+        self._armed = -1
+        """`epoch.sequence` when the deadline was last armed; -1: arm before the next call."""
+        self._armed_ticks = -1
+        self._context = _param(ctypes.addressof(store._context().contents))
+        self._func_address = _param(ctypes.addressof(func._func))
         self._result = _VAL()
-        self._result_address = ctypes.c_void_p(ctypes.addressof(self._result))
-        self._kind = ctypes.c_uint8.from_buffer(self._result, _KIND_OFFSET)
+        self._result_address = _param(ctypes.addressof(self._result))
         self._u32 = ctypes.c_uint32.from_buffer(self._result, _VALUE_OFFSET)
         self._fuel_in = ctypes.c_uint64(0)
         self._deadline = ctypes.c_uint64(0)
         self._fuel_out = ctypes.c_uint64(0)
-        self._fuel_out_address = ctypes.c_void_p(ctypes.addressof(self._fuel_out))
+        self._fuel_out_address = _param(ctypes.addressof(self._fuel_out))
+
+    def _arm(self, deadline_ticks: int) -> None:
+        """Set the epoch deadline `deadline_ticks` from now, unless the one set last is that already.
+
+        The ticker's sequence is read before arming, and only an even one (no increment in progress) is
+        remembered: reading it unchanged later proves the epoch has not moved since (`EpochTicker`).
+        """
+        epoch = self._epoch
+        if epoch is None:
+            sequence = -1
+        else:
+            sequence = epoch.sequence
+            if sequence == self._armed and deadline_ticks == self._armed_ticks:
+                return
+        deadline = self._deadline
+        deadline.value = deadline_ticks
+        _SET_DEADLINE(self._context, deadline)
+        self._armed = -1 if sequence & 1 else sequence
+        self._armed_ticks = deadline_ticks
 
     def __call__(self, key: RoundKey | None, fuel: int, deadline_ticks: int) -> tuple[int, int]:
         """(move, fuel consumed). The move is the raw u32; the rules decide whether it is legal."""
@@ -175,23 +305,71 @@ class NextMoveCall:
         fuel_in = self._fuel_in
         if fuel_in.value != fuel:
             fuel_in.value = fuel
-        deadline = self._deadline
-        if deadline.value != deadline_ticks:
-            deadline.value = deadline_ticks
         context = self._context
         error = _SET_FUEL(context, fuel_in)
         if error:
             _raise(error)
-        _SET_DEADLINE(context, deadline)
+        self._arm(deadline_ticks)
         error = _FUNC_CALL(self._func_address, context, argument, _ONE, self._result_address, _ONE)
         if error:
             _raise(error)
-        if self._kind.value != _U32_KIND:
-            raise wasmtime.WasmtimeError("next-move returned a value that is not a u32")
         move = self._u32.value
         if _GET_FUEL(context, self._fuel_out_address):
             return move, fuel
         return move, fuel - self._fuel_out.value
+
+    def mover(
+        self,
+        fuel: int,
+        deadline_ticks: int,
+        seen: list[RoundKey],
+        failed: Callable[[wasmtime.WasmtimeError], MoveTuple],
+    ) -> Mover:
+        """This instance's move function for a player: `__call__` with everything bound in a closure.
+
+        The function appends a non-None `last` to `seen`, then returns (raw u32 move, None, fuel
+        consumed, "") or, when the call fails, what `failed` makes of the error. It is the match loop's
+        hot path: one Python frame, three C calls with prebuilt arguments, and the deadline re-armed only
+        when the epoch has moved.
+        """
+        lowered_get = self._lowered.get
+        context = self._context
+        func_address = self._func_address
+        result_address = self._result_address
+        u32 = self._u32
+        fuel_in = ctypes.c_uint64.from_param(fuel)
+        fuel_out = self._fuel_out
+        fuel_out_address = self._fuel_out_address
+        append = seen.append
+        arm = self._arm
+        call = self.__call__
+        set_fuel, func_call, get_fuel, one = _SET_FUEL, _FUNC_CALL, _GET_FUEL, _ONE
+        epoch = self._epoch
+        this = self
+
+        def move(last: RoundKey | None) -> MoveTuple:
+            if last is not None:
+                append(last)
+            argument = lowered_get(last)
+            try:
+                if argument is None:
+                    raw, used = call(last, fuel, deadline_ticks)
+                    return raw, None, used, ""
+                error = set_fuel(context, fuel_in)
+                if error:
+                    _raise(error)
+                if epoch is None or epoch.sequence != this._armed or this._armed_ticks != deadline_ticks:
+                    arm(deadline_ticks)
+                error = func_call(func_address, context, argument, one, result_address, one)
+                if error:
+                    _raise(error)
+            except wasmtime.WasmtimeError as failure:
+                return failed(failure)
+            if get_fuel(context, fuel_out_address):
+                return u32.value, None, fuel, ""
+            return u32.value, None, fuel - fuel_out.value, ""
+
+        return move
 
     def fuel_left(self) -> int:
         if _GET_FUEL(self._context, self._fuel_out_address):
@@ -202,7 +380,7 @@ class NextMoveCall:
         value = self._shared.lower(self._store, key)
         if self._shared.keep(key, value):
             return self(key, fuel, deadline_ticks)
-        self._lowered[key] = ctypes.c_void_p(ctypes.addressof(value))
+        self._lowered[key] = _param(ctypes.addressof(value))
         try:
             return self(key, fuel, deadline_ticks)
         finally:
@@ -228,6 +406,26 @@ class StockNextMoveCall:
         move = self._func(self._store, round_record(key))
         return int(move), fuel - self.fuel_left()
 
+    def mover(
+        self,
+        fuel: int,
+        deadline_ticks: int,
+        seen: list[RoundKey],
+        failed: Callable[[wasmtime.WasmtimeError], MoveTuple],
+    ) -> Mover:
+        """The same move function as `NextMoveCall.mover`, over the stock call."""
+
+        def move(last: RoundKey | None) -> MoveTuple:
+            if last is not None:
+                seen.append(last)
+            try:
+                raw, used = self(last, fuel, deadline_ticks)
+            except wasmtime.WasmtimeError as failure:
+                return failed(failure)
+            return raw, None, used, ""
+
+        return move
+
     def fuel_left(self) -> int:
         try:
             return self._store.get_fuel()
@@ -239,9 +437,14 @@ class StockNextMoveCall:
 
 
 def next_move_call(
-    store: wasmtime.Store, func: Func, *, fast: bool = True, shared: ComponentCalls | None = None
+    store: wasmtime.Store,
+    func: Func,
+    *,
+    fast: bool = True,
+    shared: ComponentCalls | None = None,
+    epoch: EpochTicker | None = None,
 ) -> NextMoveCall | StockNextMoveCall:
     """The fastest available caller for an instance's `next-move`."""
     if fast and _AVAILABLE:
-        return NextMoveCall(store, func, shared)
+        return NextMoveCall(store, func, shared, epoch)
     return StockNextMoveCall(store, func)

@@ -7,8 +7,11 @@ rounds appended to its history. Any other failure ends the player's part in the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import ctypes
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 import wasmtime
 from wasmtime.component import Component, Linker, Record
@@ -19,6 +22,8 @@ from tournament.sandbox import contract
 from tournament.sandbox.artifacts import first_line
 from tournament.sandbox.fastcall import (
     ComponentCalls,
+    Mover,
+    MoveTuple,
     NextMoveCall,
     RoundKey,
     StockNextMoveCall,
@@ -40,10 +45,6 @@ class PlayerSetup:
     seed: int
     opponent: int
     history: tuple[RoundRecord, ...] = ()
-
-
-MoveTuple = tuple[int | None, ForfeitReason | None, int, str]
-"""A `MoveResult`'s fields as a plain tuple: the match loop's hot path makes no objects."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,39 @@ def _round_result(key: RoundKey) -> Record:
     return _record(my_move=my_move, their_move=their_move, my_payoff=my_payoff, their_payoff=their_payoff)
 
 
+class HostLinker:
+    """A linker with the host imports, shared by every player of an engine (with or without WASI).
+
+    Building a linker and its host function costs a player's start about as much as instantiating;
+    shared, the `log` import finds the player that logged by the store it was called from. Players
+    register their store's context before instantiating and unregister it before dropping the store.
+    """
+
+    def __init__(self, engine: wasmtime.Engine, *, allow_wasi: bool = False) -> None:
+        self.linker = Linker(engine)
+        if allow_wasi:
+            self.linker.add_wasip2()
+        self._loggers: dict[int, Callable[[str], None]] = {}
+        loggers = self._loggers
+
+        def log(store: Any, message: str) -> None:
+            logger = loggers.get(ctypes.addressof(store._context().contents))
+            if logger is not None:
+                logger(message)
+
+        with self.linker.root() as root, root.add_instance(contract.HOST_INTERFACE) as host:
+            host.add_func(contract.LOG, log)
+
+    def register(self, store: wasmtime.Store, logger: Callable[[str], None]) -> int:
+        """Route `log` calls from `store` to `logger`; returns the key for `unregister`."""
+        key = ctypes.addressof(store._context().contents)
+        self._loggers[key] = logger
+        return key
+
+    def unregister(self, key: int) -> None:
+        self._loggers.pop(key, None)
+
+
 class WasmPlayer:
     """Drives one component instance through a match under the given limits."""
 
@@ -133,9 +167,11 @@ class WasmPlayer:
         allow_wasi: bool = False,
         fast: bool = True,
         calls: ComponentCalls | None = None,
+        linker: HostLinker | None = None,
     ) -> None:
         """`calls`: the component's shared call state (its runtime keeps one per component); without it
-        the player keeps its own for the match."""
+        the player keeps its own for the match. `linker`: the engine's shared `HostLinker` for this
+        WASI choice (its runtime keeps them); without it the player makes its own."""
         self._engine = engine
         self._component = component
         self._setup = setup
@@ -147,6 +183,8 @@ class WasmPlayer:
         """This match's rounds so far, as keys: the history a restarted instance is told."""
         self._store: wasmtime.Store | None = None
         self._call: NextMoveCall | StockNextMoveCall | None = None
+        self._mover: Mover | None = None
+        """The current instance's move function (`NextMoveCall.mover`), None without an instance."""
         self._fast = fast and fast_path_available()
         self._owned_calls = ComponentCalls() if calls is None and self._fast else None
         self._calls = (calls or self._owned_calls) if self._fast else None
@@ -157,6 +195,8 @@ class WasmPlayer:
         self._deadline = ticker.ticks_for(limits.timeout_ms)
         self._budget = limits.fuel_per_move
         self.logs = LogBuffer(limits.log_lines, limits.log_line_bytes)
+        self._host = linker
+        self._host_key: int | None = None
 
     @property
     def dead(self) -> ForfeitReason | None:
@@ -181,16 +221,21 @@ class WasmPlayer:
 
         The match loop's hot path; returns (move, forfeit, fuel, detail) like `MoveResult`'s fields.
         """
-        if last is not None:
-            self._seen.append(last)
-        call = self._call
-        if call is None:  # out of the match, restarting after a budget forfeit, or not started
+        mover = self._mover
+        if mover is None:  # out of the match, restarting after a budget forfeit, or not started
+            if last is not None:
+                self._seen.append(last)
             return self._move_without_instance()
-        try:
-            move, used = call(last, self._budget, self._deadline)
-        except wasmtime.WasmtimeError as error:
-            return self._failed(call, error)
-        return move, None, used, ""
+        return mover(last)
+
+    def mover(self) -> Mover | None:
+        """`move` for the current instance as a plain function, None when there is no instance.
+
+        Valid until it returns the first forfeit (the instance is gone then): a match loop may call it
+        instead of `move` until then, and must go back to `move` after. The move it returns, when there
+        is no forfeit, is an int >= 0 (a u32).
+        """
+        return self._mover
 
     def _move_without_instance(self) -> MoveTuple:
         if self._dead is not None:
@@ -231,7 +276,10 @@ class WasmPlayer:
     def _drop_instance(self) -> None:
         if self._call is not None:
             self._call.close()
-        self._store = self._call = None
+        if self._host_key is not None and self._host is not None:
+            self._host.unregister(self._host_key)
+            self._host_key = None
+        self._store = self._call = self._mover = None
 
     def _kill(self, failure: MoveResult) -> None:
         self._dead = failure.forfeit
@@ -246,9 +294,13 @@ class WasmPlayer:
         store.set_epoch_deadline(self._ticker.ticks_for(limits.timeout_ms))
         if self._allow_wasi:
             store.set_wasi(self._wasi_config())
-        linker = self._linker()
+        if self._host is None:
+            self._host = HostLinker(self._engine, allow_wasi=self._allow_wasi)
+        if self._host_key is not None:
+            self._host.unregister(self._host_key)
+        self._host_key = self._host.register(store, self._log)
         try:
-            instance = linker.instantiate(store, self._component)
+            instance = self._host.linker.instantiate(store, self._component)
         except wasmtime.WasmtimeError as error:
             message = str(error).lower()
             if "import" in message and (
@@ -259,9 +311,13 @@ class WasmPlayer:
             if reason is ForfeitReason.TRAP and "memory" in message:
                 reason = ForfeitReason.MEMORY
             return MoveResult(None, reason, limits.setup_fuel - _fuel_left(store), detail)
-        player = instance.get_export_index(store, contract.PLAYER_INTERFACE)
-        begin_index = instance.get_export_index(store, contract.BEGIN, player) if player else None
-        move_index = instance.get_export_index(store, contract.NEXT_MOVE, player) if player else None
+        calls = self._calls
+        if calls is not None:
+            begin_index, move_index = calls.exports(self._component)
+        else:
+            player = instance.get_export_index(store, contract.PLAYER_INTERFACE)
+            begin_index = instance.get_export_index(store, contract.BEGIN, player) if player else None
+            move_index = instance.get_export_index(store, contract.NEXT_MOVE, player) if player else None
         begin = instance.get_func(store, begin_index) if begin_index else None
         next_move = instance.get_func(store, move_index) if move_index else None
         if begin is None or next_move is None:
@@ -270,26 +326,33 @@ class WasmPlayer:
             )
         setup = self._setup
         capped = history[-limits.history_cap :] if limits.history_cap else ()
-        argument = _record(
-            game=setup.game,
-            moves=list(setup.moves),
-            rounds=setup.rounds,
-            seed=setup.seed,
-            opponent=setup.opponent,
-            history=[_round_result(r) for r in capped],
-            first_round=first_round,
-        )
-        calls = self._calls
+
+        def argument() -> Record:
+            return _record(
+                game=setup.game,
+                moves=list(setup.moves),
+                rounds=setup.rounds,
+                seed=setup.seed,
+                opponent=setup.opponent,
+                history=[_round_result(r) for r in capped],
+                first_round=first_round,
+            )
+
         try:
             if calls is None:
-                begin(store, argument)
+                begin(store, argument())
             else:
                 calls.bind(store, begin, next_move)
-                calls.begin(store, begin, argument)
+                # A match's first start with no earlier meetings is the common one: its argument differs
+                # from the component's other matches of this game only in seed and opponent.
+                shape = None if capped or first_round else (setup.game, setup.moves, setup.rounds)
+                calls.begin(store, begin, argument, shape, setup.seed, setup.opponent)
+            call = next_move_call(store, next_move, fast=self._fast, shared=calls, epoch=self._ticker)
         except wasmtime.WasmtimeError as error:
             reason, detail = classify_failure(error)
             return MoveResult(None, reason, limits.setup_fuel - _fuel_left(store), detail)
-        self._store, self._call = store, next_move_call(store, next_move, fast=self._fast, shared=calls)
+        self._store, self._call = store, call
+        self._mover = call.mover(self._budget, self._deadline, self._seen, partial(self._failed, call))
         return None
 
     def _wasi_config(self) -> wasmtime.WasiConfig:
@@ -313,17 +376,8 @@ class WasmPlayer:
         config.stderr_custom = capture
         return config
 
-    def _linker(self) -> Linker:
-        linker = Linker(self._engine)
-        if self._allow_wasi:
-            linker.add_wasip2()
-
-        def log(_store: object, message: str) -> None:
-            self.logs.add(len(self._seen), message)
-
-        with linker.root() as root, root.add_instance(contract.HOST_INTERFACE) as host:
-            host.add_func(contract.LOG, log)
-        return linker
+    def _log(self, message: str) -> None:
+        self.logs.add(len(self._seen), message)
 
 
 def _fuel_left(store: wasmtime.Store) -> int:

@@ -11,7 +11,7 @@ from tournament.sandbox.engine import EngineSettings, make_engine
 from tournament.sandbox.errors import BadComponentError
 from tournament.sandbox.fastcall import ComponentCalls
 from tournament.sandbox.limits import SandboxLimits
-from tournament.sandbox.player import PlayerSetup, WasmPlayer
+from tournament.sandbox.player import HostLinker, PlayerSetup, WasmPlayer
 from tournament.sandbox.validation import ContractReport, check_contract
 from tournament.sandbox.watchdog import EpochTicker
 
@@ -32,6 +32,8 @@ class SandboxRuntime:
         self._reports: dict[tuple[str, bool], ContractReport] = {}
         self._calls: dict[str, ComponentCalls] = {}
         """Per component: call state every match's players share (types, lowered round results)."""
+        self._linkers: dict[bool, HostLinker] = {}
+        """Per WASI choice: the linker with the host imports that every player shares."""
 
     def prepare(self, data: bytes, digest: str | None = None, *, allow_wasi: bool = False) -> ContractReport:
         """Compile (or load from cache) and check a component; raises BadComponentError."""
@@ -68,8 +70,18 @@ class SandboxRuntime:
         calls = self._calls.get(digest)
         if calls is None:
             calls = self._calls[digest] = ComponentCalls()
+        linker = self._linkers.get(allow_wasi)
+        if linker is None:
+            linker = self._linkers[allow_wasi] = HostLinker(self.engine, allow_wasi=allow_wasi)
         return WasmPlayer(
-            self.engine, component, setup, limits, self.ticker, allow_wasi=allow_wasi, calls=calls
+            self.engine,
+            component,
+            setup,
+            limits,
+            self.ticker,
+            allow_wasi=allow_wasi,
+            calls=calls,
+            linker=linker,
         )
 
     def close(self) -> None:

@@ -15,13 +15,22 @@ TICK_SECONDS = 0.01
 
 
 class EpochTicker:
-    """Increments an engine's epoch every tick while running; one per engine."""
+    """Increments an engine's epoch every tick while running; one per engine, and the only thing that
+    advances that engine's epoch.
+
+    `sequence` lets callers skip re-arming a store's epoch deadline when the epoch has not moved since
+    they last armed it (a C call per move saved). It is a sequence lock around each increment: odd
+    while an increment is in progress, and bumped before and after it. A caller that read the same even
+    value before arming a deadline and again before its next call knows no increment happened in
+    between, so the deadline it armed is exactly the one arming it again would give.
+    """
 
     def __init__(self, engine: wasmtime.Engine, tick_seconds: float = TICK_SECONDS) -> None:
         self._engine = engine
         self._tick = tick_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.sequence = 0
 
     def start(self) -> None:
         if self._thread is None:
@@ -38,6 +47,14 @@ class EpochTicker:
         """Epoch deadline (in ticks) that expires no sooner than `timeout_ms` from now."""
         return math.ceil(timeout_ms / 1000 / self._tick) + 1
 
+    def advance(self) -> None:
+        """One tick: the engine's epoch moves by one, inside the sequence lock."""
+        self.sequence += 1
+        try:
+            self._engine.increment_epoch()
+        finally:
+            self.sequence += 1
+
     def _run(self) -> None:
         while not self._stop.wait(self._tick):
-            self._engine.increment_epoch()
+            self.advance()
