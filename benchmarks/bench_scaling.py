@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.fields import ChildSampler, open_bench_database, rps_field
+from tournament.orchestration.executors.local import worker_cpu_seconds
 from tournament.persistence.database import Database
 from tournament.services.tournaments import TournamentRequest, create_tournament, run_tournament
 
@@ -48,12 +49,19 @@ def _cpu(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _workers_cpu() -> float:
+    """Worker processes are forked by a zygote (not this process's children): their CPU seconds come from
+    the executor, which hears each one's from the zygote when it exits. A zygote started as a fresh
+    interpreter (once per process) is a child of this one but outlives every run, so it never counts."""
+    return _cpu(resource.RUSAGE_CHILDREN) + worker_cpu_seconds()
+
+
 def timed_run(db: Database, names: list[str], rounds: int, workers: int, cache: Path) -> Run:
     """Create and run one round robin; wall time covers `run_tournament` only (worker start-up included)."""
     tournament_id = create_tournament(
         db, TournamentRequest(game="rps", rounds=rounds, seed=1, strategies=names)
     )
-    self_cpu, children_cpu = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
+    self_cpu, children_cpu = _cpu(resource.RUSAGE_SELF), _workers_cpu()
     with ChildSampler(os.getpid()) as sampler:
         start = time.perf_counter()
         run_tournament(db, tournament_id, workers=workers, cache_dir=cache)
@@ -64,7 +72,7 @@ def timed_run(db: Database, names: list[str], rounds: int, workers: int, cache: 
         seconds=seconds,
         rounds=matches * rounds,
         coordinator_cpu=_cpu(resource.RUSAGE_SELF) - self_cpu,
-        workers_cpu=_cpu(resource.RUSAGE_CHILDREN) - children_cpu,
+        workers_cpu=_workers_cpu() - children_cpu,
         worker_peak_mib=max(sampler.workers.peaks.values(), default=0.0),
     )
 

@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tournament.orchestration.executors.process_worker import WORKER_NAME
 from tournament.persistence.database import Database, open_database
 from tournament.persistence.strategies import add_version
 
@@ -124,6 +125,24 @@ def child_pids(pid: int) -> list[int]:
     return children
 
 
+def worker_pids(pid: int) -> list[int]:
+    """The match workers among `pid`'s descendants: local workers are forked by the executor's zygote,
+    a child of `pid`, and carry the process name `process_worker.WORKER_NAME`."""
+    found: list[int] = []
+    stack = child_pids(pid)
+    while stack:
+        child = stack.pop()
+        stack += child_pids(child)
+        try:
+            with open(f"/proc/{child}/comm", "rb") as comm:
+                name = comm.read().strip()
+        except OSError:
+            continue
+        if name == WORKER_NAME:
+            found.append(child)
+    return found
+
+
 @dataclass
 class WorkerPeaks:
     """Peak resident set of every child process seen while sampling (VmHWM only grows, so the last
@@ -132,14 +151,14 @@ class WorkerPeaks:
     peaks: dict[int, float] = field(default_factory=dict)
 
     def sample(self, pid: int) -> None:
-        for child in child_pids(pid):
+        for child in worker_pids(pid):
             peak = peak_rss_mib(child)
             if peak is not None:
                 self.peaks[child] = max(peak, self.peaks.get(child, 0.0))
 
     def current(self, pid: int) -> list[float]:
         """Current resident sets of the live children, in MiB."""
-        return [rss for rss in (rss_mib(child) for child in child_pids(pid)) if rss is not None]
+        return [rss for rss in (rss_mib(child) for child in worker_pids(pid)) if rss is not None]
 
 
 class ChildSampler:

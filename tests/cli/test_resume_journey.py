@@ -51,17 +51,17 @@ class Background:
         return self.process.returncode, stdout, stderr
 
     def workers(self) -> list[int]:
-        """Pids of this command's worker processes."""
+        """Pids of this command's worker processes (forked by its zygote: match-worker, in its group)."""
         found = []
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
             try:
-                stat = (entry / "stat").read_text().rpartition(")")[2].split()
-                cmdline = (entry / "cmdline").read_bytes()
+                name, _, rest = (entry / "stat").read_text().partition(" (")[2].rpartition(")")
+                stat = rest.split()
             except OSError:
                 continue
-            if int(stat[1]) == self.process.pid and b"process_worker" in cmdline and stat[0] not in "ZX":
+            if int(stat[2]) == self.process.pid and name == "match-worker" and stat[0] not in "ZX":
                 found.append(int(entry.name))
         return found
 

@@ -151,7 +151,7 @@ def test_executor_specs(runtime: SandboxRuntime) -> None:
     assert isinstance(one, InProcessExecutor)
     assert one.slots == 1
     assert isinstance(many, LocalProcessExecutor)
-    assert many.slots == 3
+    assert many.slots == 6  # two jobs in flight per worker process (pipelined)
 
 
 def test_workers_die_with_their_coordinator(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ failed match and so differ from an uninterrupted run. They stay pending for a re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 import anyio
@@ -47,18 +47,26 @@ def _times(count: int) -> str:
     return {1: "once", 2: "twice"}.get(count, f"{count} times")
 
 
+OnDone = Callable[[T, MatchPlayed], Awaitable[anyio.Event] | None]
+"""Takes a played match: either handles it at once (returns None), or is a coroutine that queues it and
+returns an event set once it is recorded (its queue's back-pressure holds the executor slot)."""
+
+
 async def run_chains(
     chains: Sequence[Sequence[T]],
     *,
     executor: MatchExecutor,
     build_job: Callable[[T], MatchJob],
-    on_done: Callable[[T, MatchPlayed], None],
+    on_done: OnDone[T],
     on_failed: Callable[[T, str], None],
     should_stop: Callable[[], bool] = lambda: False,
 ) -> None:
     """Play every chain in order within the chain; stop launching matches once `should_stop()` is true.
 
     Matches already in flight when `should_stop` turns true still finish and are passed to `on_done`.
+    With a queueing `on_done`, a chain's next match is built only after the previous one is recorded
+    (its players are told the earlier meetings), but the executor slot is free as soon as the result is
+    queued, so workers never wait for the recording.
     """
     limiter = anyio.CapacityLimiter(max(1, executor.slots))
 
@@ -72,7 +80,11 @@ async def run_chains(
                 except MatchFailedError as error:
                     on_failed(item, str(error))
                     return
-            on_done(item, played)
+                queued = on_done(item, played)
+                recorded = None if queued is None else await queued
+            del played
+            if recorded is not None:
+                await recorded.wait()
 
     async with anyio.create_task_group() as group:
         for chain in chains:

@@ -337,6 +337,37 @@ def list_matches(session: Session, tournament_id: int, *, pending_only: bool = F
     ]
 
 
+def pending_matches(session: Session, info: TournamentInfo) -> list[MatchInfo]:
+    """The tournament's unplayed matches by position, named from `info`'s participants.
+
+    What a run plays: one plain indexed read of `matches` (no joins to the strategy tables, whose
+    statement costs a fresh process more to compile than the database takes to answer it).
+    """
+    names = {participant.version_id: participant.name for participant in info.participants}
+    columns = _MATCHES.c
+    query = (
+        select(columns.id, columns.position, columns.repetition, columns.version_a_id, columns.version_b_id,
+               columns.seed)
+        .where(columns.tournament_id == info.id, columns.status == "pending")
+        .order_by(columns.position)
+    )  # fmt: skip
+    return [
+        MatchInfo(
+            match_id=match_id,
+            tournament_id=info.id,
+            position=position,
+            repetition=repetition,
+            version_a_id=version_a_id,
+            version_b_id=version_b_id,
+            strategy_a=names[version_a_id],
+            strategy_b=names[version_b_id],
+            seed=seed,
+            status="pending",
+        )
+        for match_id, position, repetition, version_a_id, version_b_id, seed in session.execute(query)
+    ]
+
+
 def match_counts(session: Session, tournament_id: int) -> tuple[int, int]:
     """(finished, total) matches of a tournament, for progress displays."""
     finished, total = session.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import secrets
@@ -21,7 +22,9 @@ from tournament.orchestration.executors import (
     UnknownExecutorError,
     check_executor_spec,
     open_executor,
+    prestart_local_workers,
 )
+from tournament.orchestration.executors.local import InProcessExecutor
 from tournament.orchestration.jobs import MatchJob, Seat
 from tournament.orchestration.match import MatchPlayed
 from tournament.orchestration.pairing import round_robin
@@ -169,8 +172,10 @@ def run_tournament(
     lease = claim_run(db, tournament_id)
     if lease is None:
         return get_tournament(db, tournament_id)
-    run = _Run(db, get_tournament(db, tournament_id), lease, on_match, cache_dir)
+    run = _Run(db, info, lease, on_match, cache_dir)  # what a run reads from `info` never changes
     try:
+        if check_executor_spec(executor) is None and (workers or os.cpu_count() or 1) > 1:
+            prestart_local_workers()
         anyio.run(run.play, executor, workers)
     except BaseException as error:
         cause = _unwrap(error)
@@ -209,7 +214,7 @@ class _Run:
                 group.start_soon(self.lease.keep_alive, group.cancel_scope.cancel)
                 rejected = await anyio.to_thread.run_sync(_prepare_participants, self.db, self.info, runtime)
                 with self.db.sessions() as session:
-                    pending = tournament_repo.list_matches(session, self.info.id, pending_only=True)
+                    pending = tournament_repo.pending_matches(session, self.info)
                 scope = HistoryScope(str(self.info.config.get("history", HistoryScope.TOURNAMENT)))
                 independent = scope is HistoryScope.NONE or limits.history_cap == 0
                 planner = _JobPlanner(self.db, self.info, limits, rejected, self.cache_dir)
@@ -221,26 +226,30 @@ class _Run:
                     cache_dir=self.cache_dir,
                     components=_component_source(self.db),
                 )
-                try:
-                    await run_chains(
-                        _chains(pending, independent=independent),
-                        executor=executor,
-                        build_job=planner.job,
-                        on_done=self._done,
-                        on_failed=self._failed,
-                        should_stop=lambda: self.lease.cancel_requested,
-                    )
-                finally:
-                    with anyio.CancelScope(shield=True):
-                        await executor.aclose()
+                recorder = _Recorder(
+                    self.db,
+                    self.on_match,
+                    capacity=max(2, 2 * executor.slots),
+                    thread=executor.thread if isinstance(executor, InProcessExecutor) else None,
+                )
+                async with anyio.create_task_group() as work:
+                    work.start_soon(recorder.run)
+                    try:
+                        await run_chains(
+                            _chains(pending, independent=independent),
+                            executor=executor,
+                            build_job=planner.job,
+                            on_done=recorder.record,
+                            on_failed=self._failed,
+                            should_stop=lambda: self.lease.cancel_requested,
+                        )
+                    finally:
+                        with anyio.CancelScope(shield=True):
+                            await executor.aclose()
+                    recorder.close()
                 group.cancel_scope.cancel()
         finally:
             runtime.close()
-
-    def _done(self, match: MatchInfo, played: MatchPlayed) -> None:
-        _record(self.db, match, played)
-        if self.on_match is not None:
-            self.on_match(match, played)
 
     def _failed(self, match: MatchInfo, error: str) -> None:
         with self.db.sessions.begin() as session:
@@ -380,21 +389,77 @@ class _JobPlanner:
         return tuple(rounds)
 
 
-def _record(db: Database, match: MatchInfo, played: MatchPlayed) -> None:
+class _Recorder:
+    """Records played matches in a thread of its own, so the event loop hands workers their next jobs
+    while the previous results are written (SQLite releases the GIL while it steps).
+
+    Results wait in a bounded queue (`capacity`): a full queue holds back the executor slot, so memory
+    stays flat when recording is slower than playing. Whatever is queued when the writer runs is written
+    in one transaction; each match's row flips from 'pending' to 'finished' inside it, so after a kill -9
+    at any moment a match is either completely recorded or still pending (a resume plays it again, with
+    identical rounds), never missing or counted twice. The progress callback runs on the event loop
+    after the commit, as before. `thread`: a limiter to share with an in-process player, so that writing
+    alternates with playing in this process rather than overlapping it (see `InProcessExecutor.thread`).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        on_match: ProgressCallback | None,
+        *,
+        capacity: int,
+        thread: anyio.CapacityLimiter | None = None,
+    ) -> None:
+        self.db, self.on_match = db, on_match
+        self._send, self._receive = anyio.create_memory_object_stream[_Played](capacity)
+        self._thread = thread or anyio.CapacityLimiter(1)
+
+    async def record(self, match: MatchInfo, played: MatchPlayed) -> anyio.Event:
+        """Queue a played match; the returned event is set once it is committed."""
+        recorded = anyio.Event()
+        await self._send.send((match, played, recorded))
+        return recorded
+
+    def close(self) -> None:
+        """No more matches: the writer ends after writing what is queued."""
+        self._send.close()
+
+    async def run(self) -> None:
+        async with self._receive:
+            async for first in self._receive:
+                batch = [first]
+                with contextlib.suppress(anyio.WouldBlock):
+                    while True:
+                        batch.append(self._receive.receive_nowait())
+                await anyio.to_thread.run_sync(self._write, batch, limiter=self._thread)
+                for match, played, recorded in batch:
+                    if self.on_match is not None:
+                        self.on_match(match, played)
+                    recorded.set()
+
+    def _write(self, batch: Sequence[_Played]) -> None:
+        with self.db.sessions.begin() as session:
+            for match, played, _ in batch:
+                _record(session, match, played)
+
+
+_Played = tuple[MatchInfo, MatchPlayed, anyio.Event]
+
+
+def _record(session: Session, match: MatchInfo, played: MatchPlayed) -> None:
     forfeits = tuple(
         (None, None) if f is None else (str(f.reason), f.detail)
         for f in (played.first_forfeit_a, played.first_forfeit_b)
     )
-    with db.sessions.begin() as session:
-        tournament_repo.record_match(
-            session,
-            match.match_id,
-            score=played.score,
-            rounds=played.rounds,
-            first_forfeits=(forfeits[0], forfeits[1]),
-            logs=played.logs,
-        )
-        _audit_forfeits(session, match, played)
+    tournament_repo.record_match(
+        session,
+        match.match_id,
+        score=played.score,
+        rounds=played.rounds,
+        first_forfeits=(forfeits[0], forfeits[1]),
+        logs=played.logs,
+    )
+    _audit_forfeits(session, match, played)
 
 
 def _audit_forfeits(session: Session, match: MatchInfo, played: MatchPlayed) -> None:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from tournament.orchestration.executors.base import ComponentSource, MatchExecutor, WorkerLostError
@@ -18,6 +19,7 @@ __all__ = [
     "WorkerLostError",
     "check_executor_spec",
     "open_executor",
+    "prestart_local_workers",
 ]
 
 SCHEMES = ("local", "dask://HOST:PORT")
@@ -63,3 +65,16 @@ def open_executor(
     if workers <= 1:
         return InProcessExecutor(runtime)
     return LocalProcessExecutor(workers)
+
+
+def prestart_local_workers() -> None:
+    """Get local worker processes ready to start (their zygote, see `executors.local`); call it while this
+    process is still single-threaded, before `anyio.run`, so that starting workers costs a fork.
+
+    Best effort: if the zygote cannot start now, the executor tries again when it needs a worker and
+    reports the failure there (as a lost worker, which fails only that match).
+    """
+    from tournament.orchestration.executors.local import prestart_zygote
+
+    with contextlib.suppress(OSError):
+        prestart_zygote()

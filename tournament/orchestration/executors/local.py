@@ -4,6 +4,10 @@ The pool is ours rather than `anyio.to_process` or `concurrent.futures` because 
 wasmtime abort, the OOM killer, kill -9) must cost only the match it was playing, and the match's error
 should say how it died: a dead worker is dropped, its exit status reported in `WorkerLostError`, and the
 next job starts a fresh process. Workers keep their sandbox runtime and compiled components across jobs.
+
+Workers are forked by a zygote (see `process_worker` for why and for its fork-safety rules), so a new
+worker costs a fork instead of an interpreter start and the engine's imports; the zygote lives as long as
+this process and serves every pool in it.
 """
 
 from __future__ import annotations
@@ -12,15 +16,16 @@ import contextlib
 import os
 import pickle
 import signal
+import socket
+import struct
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from typing import cast
 
 import anyio
-import anyio.abc
 import anyio.to_thread
-from anyio.streams.buffered import BufferedByteReceiveStream
 
 from tournament.orchestration.executors import process_worker
 from tournament.orchestration.executors.base import WorkerLostError
@@ -30,7 +35,12 @@ from tournament.sandbox.runtime import SandboxRuntime
 
 JobFunction = Callable[[MatchJob], MatchPlayed]
 SHUTDOWN_GRACE_S = 5.0
-"""How long an idle worker gets to exit after its stdin closes before it is killed."""
+"""How long an idle worker gets to exit after its request pipe closes before it is killed."""
+ZYGOTE_TIMEOUT_S = 30.0
+"""How long a fork request may take before the zygote counts as stuck (and is replaced)."""
+READ_CHUNK = 1 << 16
+PIPELINE_DEPTH = 2
+"""Jobs in flight per worker process: the one it plays and the next one, already in its pipe."""
 
 
 class InProcessExecutor:
@@ -43,6 +53,13 @@ class InProcessExecutor:
     @property
     def slots(self) -> int:
         return 1
+
+    @property
+    def thread(self) -> anyio.CapacityLimiter:
+        """The limiter of the thread that plays: other CPU-bound work of this process (recording) takes it
+        too, so it alternates with play instead of fighting it for the GIL (a move call releases the GIL
+        for each of its C calls, and a thread competing for it makes every call wait)."""
+        return self._limiter
 
     async def play(self, job: MatchJob) -> MatchPlayed:
         return await anyio.to_thread.run_sync(execute, job, self._runtime, limiter=self._limiter)
@@ -64,27 +81,171 @@ def describe_exit(returncode: int | None) -> str:
     return f"exit status {returncode}"
 
 
-class _Worker:
-    """One worker process and the two pipes of its protocol."""
+def _single_threaded() -> bool:
+    """Whether this process has exactly one OS thread (Linux; elsewhere: not known, so False)."""
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
 
-    def __init__(self, process: anyio.abc.Process) -> None:
-        self.process = process
-        self._requests = cast(anyio.abc.ByteSendStream, process.stdin)
-        self._replies = BufferedByteReceiveStream(cast(anyio.abc.ByteReceiveStream, process.stdout))
+
+class _ZygoteHandle:
+    """The coordinator's end of its zygote (see `process_worker`): one per process, restarted if it died."""
+
+    def __init__(self, control: socket.socket, pid: int, process: subprocess.Popen[bytes] | None) -> None:
+        self.control, self.pid, self.process = control, pid, process
+        self.forked = process is None
+
+    @classmethod
+    def start(cls) -> _ZygoteHandle:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        ours.settimeout(ZYGOTE_TIMEOUT_S)
+        parent = os.getpid()
+        try:
+            if _single_threaded():
+                pid = os.fork()
+                if pid == 0:
+                    process_worker.zygote_main(theirs.fileno(), parent, forked=True)
+                return cls(ours, pid, None)
+            process = subprocess.Popen(
+                [sys.executable, "-u", "-m", process_worker.__name__, "--zygote", str(theirs.fileno()),
+                 str(parent)],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            return cls(ours, process.pid, process)
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+
+    def spawn(self) -> tuple[int, int, int]:
+        """Fork a worker: (pid, write end of its request pipe, read end of its reply pipe)."""
+        requests_r, requests_w = os.pipe()
+        replies_r, replies_w = os.pipe()
+        try:
+            socket.send_fds(self.control, [b"S"], [requests_r, replies_w])
+            answer = b""
+            while len(answer) < 8:
+                chunk = self.control.recv(8 - len(answer))
+                if not chunk:
+                    raise ConnectionError("the zygote closed its control socket")
+                answer += chunk
+        except BaseException:
+            os.close(requests_w)
+            os.close(replies_r)
+            raise
+        finally:
+            os.close(requests_r)
+            os.close(replies_w)
+        (pid,) = struct.unpack(">q", answer)
+        return pid, requests_w, replies_r
+
+    def close(self) -> None:
+        self.control.close()
+        with contextlib.suppress(ChildProcessError, ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+
+
+class _Zygotes:
+    """This process's zygote, started on first need and replaced when it died, and its workers' CPU."""
+
+    def __init__(self) -> None:
+        self.handle: _ZygoteHandle | None = None
+        self.worker_cpu = 0.0
+        self._lock = threading.Lock()
+
+    def prestart(self) -> None:
+        with self._lock:
+            if self.handle is None:
+                self.handle = _ZygoteHandle.start()
+
+    def spawn(self) -> tuple[int, int, int]:
+        with self._lock:
+            for attempt in range(2):
+                if self.handle is None:
+                    self.handle = _ZygoteHandle.start()
+                try:
+                    return self.handle.spawn()
+                except OSError:
+                    self.handle.close()
+                    self.handle = None
+                    if attempt == 1:
+                        raise
+        raise AssertionError("unreachable")
+
+
+_ZYGOTES = _Zygotes()
+
+
+def worker_cpu_seconds() -> float:
+    """CPU seconds used by this process's worker processes that have exited so far (for benchmarks: the
+    workers are the zygote's children, so this process's RUSAGE_CHILDREN does not include them)."""
+    return _ZYGOTES.worker_cpu
+
+
+def zygote_pid() -> int | None:
+    """The pid of this process's zygote, if it has one (for monitoring and tests)."""
+    handle = _ZYGOTES.handle
+    return None if handle is None else handle.pid
+
+
+def prestart_zygote() -> None:
+    """Start this process's zygote now, if it has none: call it while the process is single-threaded
+    (before any worker thread or compilation), so the zygote can be forked rather than started afresh."""
+    _ZYGOTES.prestart()
+
+
+class _NotStartedError(Exception):
+    """The worker died before it read this job: the job was never played and goes to another worker."""
+
+
+class _WorkerGoneError(Exception):
+    """The zygote's notice that the worker exited arrived on its reply pipe."""
+
+
+class _Worker:
+    """One worker process (a child of the zygote) and the two pipes of its protocol."""
+
+    def __init__(self, pid: int, requests: int, replies: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+        """The worker's exit code (negative: killed by that signal) once the zygote reported it."""
+        self._requests: int | None = requests
+        self._replies: int | None = replies
+        self._buffer = bytearray()
+        self._ended = False
+        """No more jobs for this worker: it is gone, or its pipes are out of step (a cancelled call)."""
+        self._gone = False
+        """The reply pipe reached its end (the status frame or EOF): the process is gone."""
+        self.in_flight = 0
+        """Jobs sent and not answered yet: the first is being played, the others wait in the pipe."""
+        self._sent = 0
+        self._answered = 0
+        self._turns: dict[int, anyio.Event] = {}
+        self._sending = anyio.Lock()
+        self._finished: anyio.Event | None = None
+        os.set_blocking(requests, False)
+        os.set_blocking(replies, False)
+
+    @property
+    def alive(self) -> bool:
+        return not self._ended
 
     @classmethod
     async def start(cls, target: JobFunction) -> _Worker:
-        process = await anyio.open_process(
-            [sys.executable, "-u", "-m", process_worker.__name__, str(os.getpid())],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        worker = cls(process)
         try:
-            await worker._send(list(sys.path))
+            worker = cls(*_ZYGOTES.spawn())
+        except OSError as error:
+            raise WorkerLostError(f"could not start a worker process ({error})") from None
+        try:
+            await worker._send((list(sys.path), dict(os.environ), os.getcwd()))
             await worker._send(target)
-        except (anyio.BrokenResourceError, OSError):
+        except OSError:
             with anyio.CancelScope(shield=True):
                 returncode = await worker._reap()
             raise WorkerLostError(describe_exit(returncode)) from None
@@ -95,105 +256,268 @@ class _Worker:
 
     async def _send(self, value: object) -> None:
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        await self._requests.send(process_worker.HEADER.pack(len(data)) + data)
+        view = memoryview(process_worker.HEADER.pack(len(data)) + data)
+        while view:
+            if self._requests is None:
+                raise BrokenPipeError("the request pipe is closed")
+            try:
+                view = view[os.write(self._requests, view) :]
+            except BlockingIOError:
+                await anyio.wait_writable(self._requests)
+
+    async def _fill(self, size: int) -> None:
+        while len(self._buffer) < size:
+            if self._replies is None:
+                raise EOFError
+            try:
+                chunk = os.read(self._replies, max(READ_CHUNK, size - len(self._buffer)))
+            except BlockingIOError:
+                await anyio.wait_readable(self._replies)
+                continue
+            if not chunk:
+                self._gone = True
+                raise EOFError
+            self._buffer += chunk
+
+    def _take(self, size: int) -> bytes:
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
+
+    async def _receive(self) -> bytes:
+        """One reply frame; _WorkerGoneError (with `returncode` set) or EOFError when the worker is gone."""
+        await self._fill(process_worker.HEADER.size)
+        (length,) = process_worker.HEADER.unpack_from(self._buffer)
+        if length == process_worker.STATUS_MARK:
+            await self._fill(process_worker.STATUS.size)
+            _, self.returncode, cpu = process_worker.STATUS.unpack(self._take(process_worker.STATUS.size))
+            _ZYGOTES.worker_cpu += cpu
+            self._gone = True
+            raise _WorkerGoneError
+        await self._fill(process_worker.HEADER.size + length)
+        del self._buffer[: process_worker.HEADER.size]
+        return self._take(length)
 
     async def call(self, job: MatchJob) -> MatchPlayed:
-        """Play one job; WorkerLostError if the process died before answering."""
+        """Play one job after the jobs sent to this worker before it.
+
+        WorkerLostError if the worker died while this job was its current one; _NotStartedError if it
+        died before it could read this job (the job was never played: it belongs on another worker).
+        """
+        turn = self._sent
+        self._sent += 1
+        self.in_flight += 1
         try:
-            await self._send(job)
-            header = await self._replies.receive_exactly(process_worker.HEADER.size)
-            (length,) = process_worker.HEADER.unpack(header)
-            ok, value = pickle.loads(await self._replies.receive_exactly(length))
-        except (anyio.EndOfStream, anyio.IncompleteRead, anyio.BrokenResourceError, OSError):
-            with anyio.CancelScope(shield=True):
-                returncode = await self._reap()
-            raise WorkerLostError(describe_exit(returncode)) from None
+            try:
+                async with self._sending:
+                    await self._send(job)
+            except (OSError, anyio.ClosedResourceError):
+                self._end()
+                raise _NotStartedError from None
+            while self._answered < turn and not self._ended:
+                await self._turns.setdefault(turn, anyio.Event()).wait()
+            if self._ended:
+                raise _NotStartedError
+            try:
+                reply = await self._receive()
+            except (_WorkerGoneError, EOFError, OSError, anyio.ClosedResourceError):
+                self._end()
+                with anyio.CancelScope(shield=True):
+                    returncode = await self._reap()
+                raise WorkerLostError(describe_exit(returncode)) from None
+            self._answered += 1
+            if (event := self._turns.get(self._answered)) is not None:
+                del self._turns[self._answered]
+                event.set()
+        except BaseException as error:
+            if not isinstance(error, Exception):
+                self._end()  # cancelled halfway through the protocol: its pipes are out of step
+            raise
+        finally:
+            self.in_flight -= 1
+        ok, value = pickle.loads(reply)
         if not ok:
             raise value
         return cast(MatchPlayed, value)
 
+    def _end(self) -> None:
+        """The worker is gone (or unusable): every job still waiting for its turn was never read."""
+        self._ended = True
+        turns, self._turns = self._turns, {}
+        for event in turns.values():
+            event.set()
+
+    def poll(self) -> bool:
+        """Whether an idle worker is still alive, without waiting (its reply pipe must be empty)."""
+        if self._ended or self._replies is None:
+            return False
+        try:
+            chunk = os.read(self._replies, READ_CHUNK)
+        except BlockingIOError:
+            return True
+        if not chunk:
+            self._gone = True
+        self._buffer += chunk  # only the zygote's status frame can be there: the worker is gone
+        self._end()
+        return False
+
+    async def _drain(self) -> None:
+        """Read (and drop) replies until the worker's end: its exit status or EOF."""
+        with contextlib.suppress(_WorkerGoneError, EOFError, OSError, anyio.ClosedResourceError):
+            while True:
+                await self._receive()
+
     async def _reap(self) -> int | None:
-        with anyio.move_on_after(SHUTDOWN_GRACE_S):
-            return await self.process.wait()
-        await self.kill()
-        return self.process.returncode
+        """Wait for the worker's end (killing it if it does not end in time) and close its pipes."""
+        return await self._finish(kill=False)
 
     async def kill(self) -> None:
-        if self.process.returncode is None:
+        """Kill the worker; its pipes are closed here unless a job still holds it (that job's reader
+        then sees the end and closes them)."""
+        self._end()
+        if not self._gone:
             with contextlib.suppress(ProcessLookupError):
-                self.process.kill()
-        with anyio.CancelScope(shield=True):
-            await self.process.aclose()
+                os.kill(self.pid, signal.SIGKILL)
+        if self.in_flight == 0:
+            await self._finish(kill=True)
+
+    async def _finish(self, *, kill: bool) -> int | None:
+        """Read up to the worker's end, then close its pipes. One task does it (two readers of one pipe
+        would collide); a second caller waits for the first."""
+        if self._finished is not None:
+            with anyio.CancelScope(shield=True):
+                await self._finished.wait()
+            return self.returncode
+        self._finished = anyio.Event()
+        try:
+            with anyio.CancelScope(shield=True):
+                for attempt in range(2):
+                    if (kill or attempt) and not self._gone:
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(self.pid, signal.SIGKILL)
+                    with anyio.move_on_after(SHUTDOWN_GRACE_S):
+                        await self._drain()
+                    if self._gone:
+                        break
+                self._close()
+        finally:
+            self._finished.set()
+        return self.returncode
+
+    def _close(self) -> None:
+        for fd in (self._requests, self._replies):
+            if fd is not None:
+                anyio.notify_closing(fd)  # wakes a task waiting on it (ClosedResourceError)
+                os.close(fd)
+        self._requests = self._replies = None
+        self._end()
 
     async def stop(self) -> None:
-        """Close stdin (the worker exits on EOF); kill it if it does not go in time."""
-        with contextlib.suppress(anyio.BrokenResourceError, OSError):
-            await self._requests.aclose()
-        with anyio.CancelScope(shield=True):
-            await self._reap()
-            await self.kill()
+        """Close the request pipe (the worker exits at its end); kill it if it does not go in time."""
+        if self._requests is not None:
+            anyio.notify_closing(self._requests)
+            os.close(self._requests)
+            self._requests = None
+        await self._reap()
 
 
 class LocalProcessExecutor:
     """A pool of `workers` local processes, started on demand and reused across matches.
 
-    A worker that dies fails only the job it was playing (WorkerLostError) and is replaced by a fresh
-    process for the next job. `target` is the function a worker runs per job (its module must be
-    importable by the workers); the default plays the match with the worker's own sandbox runtime.
+    Each worker is sent up to `depth` jobs at a time: the next job waits in its pipe while it plays the
+    current one, so a worker never idles between matches waiting for the coordinator (which may be
+    busy, or waiting for a core). A worker that dies fails only the job it was playing
+    (WorkerLostError) and is replaced by a fresh process; the jobs queued behind that one were never
+    read, so they go to another worker without counting as an attempt. `target` is the function a
+    worker runs per job (its module must be importable by the workers); the default plays the match
+    with the worker's own sandbox runtime.
     """
 
-    def __init__(self, workers: int, *, target: JobFunction = execute_in_worker) -> None:
+    def __init__(
+        self, workers: int, *, target: JobFunction = execute_in_worker, depth: int = PIPELINE_DEPTH
+    ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
+        if depth < 1:
+            raise ValueError(f"depth must be at least 1, got {depth}")
         self._workers = workers
+        self._depth = depth
         self._target = target
-        self._limiter = anyio.CapacityLimiter(workers)
-        self._idle: list[_Worker] = []
-        self._all: set[_Worker] = set()
+        self._limiter = anyio.CapacityLimiter(workers * depth)
+        self._live: list[_Worker] = []
+        self._starting = 0
+        self._changed = anyio.Event()
         self.started = 0
         """Worker processes started so far (a replaced worker counts again)."""
 
     @property
     def slots(self) -> int:
-        return self._workers
+        return self._workers * self._depth
 
     def pids(self) -> list[int]:
         """Process ids of the live workers (for monitoring and tests)."""
-        return [worker.process.pid for worker in self._all if worker.process.returncode is None]
+        return [worker.pid for worker in self._live if worker.alive]
 
     async def play(self, job: MatchJob) -> MatchPlayed:
         async with self._limiter:
-            worker = await self._checkout()
-            try:
-                played = await worker.call(job)
-            except WorkerLostError:
-                self._all.discard(worker)
-                raise
-            except BaseException as error:
-                if isinstance(error, Exception):
-                    self._idle.append(worker)
-                else:
-                    self._all.discard(worker)
+            while True:
+                worker = await self._pick()
+                try:
+                    return await worker.call(job)
+                except _NotStartedError:
+                    self._forget(worker)
+                    if worker.in_flight == 0:
+                        await worker.kill()
+                except WorkerLostError:
+                    self._forget(worker)
+                    raise
+                except BaseException as error:
+                    if not isinstance(error, Exception):
+                        self._forget(worker)
+                        await worker.kill()
+                    raise
+                finally:
+                    self._notify()
+
+    def _forget(self, worker: _Worker) -> None:
+        if worker in self._live:
+            self._live.remove(worker)
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    async def _pick(self) -> _Worker:
+        """An idle worker, else a new one (up to `workers`), else the least loaded one with room."""
+        while True:
+            for worker in list(self._live):
+                if worker.in_flight == 0 and not worker.poll():
+                    self._forget(worker)
                     await worker.kill()
-                raise
-            self._idle.append(worker)
-            return played
+            idle = [worker for worker in self._live if worker.in_flight == 0]
+            if idle:
+                return idle[0]
+            if len(self._live) + self._starting < self._workers:
+                self._starting += 1
+                try:
+                    worker = await _Worker.start(self._target)
+                finally:
+                    self._starting -= 1
+                    self._notify()
+                self._live.append(worker)
+                self.started += 1
+                return worker
+            room = [w for w in self._live if w.alive and w.in_flight < self._depth]
+            if room:
+                return min(room, key=lambda w: w.in_flight)
+            await self._changed.wait()
 
     async def _checkout(self) -> _Worker:
-        while self._idle:
-            worker = self._idle.pop()
-            if worker.process.returncode is None:
-                return worker
-            self._all.discard(worker)
-            await worker.kill()
-        worker = await _Worker.start(self._target)
-        self._all.add(worker)
-        self.started += 1
-        return worker
+        """A worker for the next job (for tests that need a live worker without playing)."""
+        return await self._pick()
 
     async def aclose(self) -> None:
-        workers, self._idle = list(self._all), []
-        self._all.clear()
+        workers, self._live = list(self._live), []
         with anyio.CancelScope(shield=True):
             async with anyio.create_task_group() as group:
                 for worker in workers:
