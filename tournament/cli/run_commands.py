@@ -42,10 +42,11 @@ def play_and_report(
     """Run (or resume) with a progress bar, print the standings, exit 1 if the run did not finish."""
     from tournament.cli.run_output import MatchProgress, incomplete_message, print_standings
     from tournament.persistence import tournaments as tournament_repo
-    from tournament.services.tournaments import run_tournament
+    from tournament.services.tournaments import prepare_workers, run_tournament
 
     with database.sessions() as session:
         done, total = tournament_repo.match_counts(session, tournament_id)
+    prepare_workers(workers, executor)  # before the progress bar's thread
     try:
         with MatchProgress(total, done) as advance:
             final = run_tournament(

@@ -139,6 +139,14 @@ def create_tournament(db: Database, request: TournamentRequest) -> int:
 ProgressCallback = Callable[[MatchInfo, MatchPlayed], None]
 
 
+def prepare_workers(workers: int | None, executor: str | None) -> None:
+    """Get local worker processes ready to start while this process is single-threaded, so that each
+    worker costs a fork rather than a fresh interpreter; a no-op for in-process and Dask runs. A caller
+    about to start threads of its own (a progress bar) calls it first; `run_tournament` calls it too."""
+    if check_executor_spec(executor) is None and (workers or os.cpu_count() or 1) > 1:
+        prestart_local_workers()
+
+
 def check_executor(spec: str | None) -> None:
     """Refuse an unknown --executor spec before anything is created (InvalidRequestError, one line)."""
     try:
@@ -174,8 +182,7 @@ def run_tournament(
         return get_tournament(db, tournament_id)
     run = _Run(db, info, lease, on_match, cache_dir)  # what a run reads from `info` never changes
     try:
-        if check_executor_spec(executor) is None and (workers or os.cpu_count() or 1) > 1:
-            prestart_local_workers()
+        prepare_workers(workers, executor)
         anyio.run(run.play, executor, workers)
     except BaseException as error:
         cause = _unwrap(error)
