@@ -24,14 +24,14 @@ from tournament.persistence import strategies as strategy_repo
 from tournament.persistence.database import Database
 from tournament.persistence.schedules import ScheduledRun, ScheduleInfo
 from tournament.rules.games import get_game
-from tournament.rules.seeds import SEED_BITS, derive_seed
+from tournament.rules.seeds import derive_seed
 from tournament.sandbox.limits import SandboxLimits
 from tournament.services.errors import InvalidRequestError
 from tournament.services.tournaments import (
-    MAX_ROUNDS,
     HistoryScope,
     TournamentRequest,
     check_executor,
+    check_sizes,
     create_tournament,
 )
 
@@ -133,20 +133,13 @@ class Template:
 def check_template(db: Database, template: Template) -> None:
     """Reject a template that could never run: unknown game, strategies or tags, values out of range."""
     game = get_game(template.game)
-    if not 1 <= template.rounds <= MAX_ROUNDS:
-        raise InvalidRequestError(f"--rounds must be between 1 and {MAX_ROUNDS}, got {template.rounds}")
-    if template.repetitions < 1:
-        raise InvalidRequestError(f"--repetitions must be at least 1, got {template.repetitions}")
-    if not 0.0 <= template.noise <= 1.0:
-        raise InvalidRequestError(f"--noise must be a probability between 0 and 1, got {template.noise}")
+    check_sizes(template.rounds, template.repetitions, template.noise, template.seed, prefix="--")
     try:
         HistoryScope(template.history)
     except ValueError:
         choices = ", ".join(s.value for s in HistoryScope)
         raise InvalidRequestError(f"--history must be one of {choices}, got {template.history!r}") from None
     template.limits()
-    if template.seed is not None and not 0 <= template.seed < 2**SEED_BITS:
-        raise InvalidRequestError(f"--seed must be between 0 and 2**{SEED_BITS} - 1, got {template.seed}")
     if template.workers is not None and template.workers < 1:
         raise InvalidRequestError(f"--workers must be at least 1, got {template.workers}")
     check_executor(template.executor)

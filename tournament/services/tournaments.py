@@ -80,18 +80,24 @@ class TournamentRequest:
     """The schedule slot (aware UTC) this run stands for; unique per schedule."""
 
 
+def check_sizes(rounds: int, repetitions: int, noise: float, seed: int | None, *, prefix: str = "") -> None:
+    """The ranges a tournament's sizes must be in, for requests and for schedule templates alike (whose
+    messages name the command's options: ``prefix="--"``)."""
+    if not 1 <= rounds <= MAX_ROUNDS:
+        raise InvalidRequestError(f"{prefix}rounds must be between 1 and {MAX_ROUNDS}, got {rounds}")
+    if repetitions < 1:
+        raise InvalidRequestError(f"{prefix}repetitions must be at least 1, got {repetitions}")
+    if not 0.0 <= noise <= 1.0:
+        raise InvalidRequestError(f"{prefix}noise must be a probability between 0 and 1, got {noise}")
+    if seed is not None and not 0 <= seed < 2**SEED_BITS:
+        raise InvalidRequestError(f"{prefix}seed must be between 0 and 2**{SEED_BITS} - 1, got {seed}")
+
+
 def create_tournament(db: Database, request: TournamentRequest) -> int:
     """Validate the request, snapshot the participants' exact versions and plan every match."""
     game = get_game(request.game)
-    if not 1 <= request.rounds <= MAX_ROUNDS:
-        raise InvalidRequestError(f"rounds must be between 1 and {MAX_ROUNDS}, got {request.rounds}")
-    if request.repetitions < 1:
-        raise InvalidRequestError(f"repetitions must be at least 1, got {request.repetitions}")
-    if not 0.0 <= request.noise <= 1.0:
-        raise InvalidRequestError(f"noise must be a probability between 0 and 1, got {request.noise}")
     seed = secrets.randbits(SEED_BITS) if request.seed is None else request.seed
-    if not 0 <= seed < 2**SEED_BITS:
-        raise InvalidRequestError(f"seed must be between 0 and 2**{SEED_BITS} - 1, got {seed}")
+    check_sizes(request.rounds, request.repetitions, request.noise, seed)
     if request.strategies is not None and len(set(request.strategies)) != len(request.strategies):
         raise InvalidRequestError("each strategy may be listed only once")
     with db.sessions.begin() as session:
