@@ -25,6 +25,7 @@ $(STAMP): pyproject.toml
 
 strategies: $(STAMP)
 	$(BIN)/python strategies/build.py
+	$(BIN)/python -m tournament.sandbox.native
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

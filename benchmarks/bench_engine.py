@@ -136,15 +136,18 @@ def bench_call_overhead(calls: int, repeats: int) -> dict[str, tuple[float, floa
     return results
 
 
-def bench_play(strategies: list[str], rounds: int, repeats: int) -> tuple[float, float, float]:
+def bench_play(strategies: list[str], rounds: int, repeats: int) -> tuple[float, float, float, float | None]:
     """What a worker spends playing a round robin's matches, nothing persisted: the worker's entry point
     (`jobs.execute`) in this thread, every match of the field once per repeat (after a warm-up pass).
 
     Returns the medians of (rounds per CPU second, microseconds of CPU per round, microseconds of CPU
-    per match for starting and closing both players).
+    per match for starting and closing both players, microseconds of CPU per round with the match loop's
+    clean rounds in Python instead of C, `TOURNAMENT_NATIVE=0`; None when the C loop is unavailable).
+    Each repeat plays one pass with each loop, side by side.
     """
     from tournament.orchestration.jobs import MatchJob, Seat, execute
     from tournament.rules.games import IPD
+    from tournament.sandbox import native
 
     limits = SandboxLimits()
     with SandboxRuntime(limits.stack_bytes) as runtime:
@@ -169,12 +172,27 @@ def bench_play(strategies: list[str], rounds: int, repeats: int) -> tuple[float,
         ]
         for job in jobs:
             execute(job, runtime)
-        per_round, starts = [], []
+        per_round, starts, python_per_round = [], [], []
+        loops = [False, True] if native.rounds() is not None else [False]
+
+        def play_pass(native_loop: bool) -> float:
+            saved = os.environ.get("TOURNAMENT_NATIVE")
+            os.environ["TOURNAMENT_NATIVE"] = "1" if native_loop else "0"
+            try:
+                start = time.thread_time()
+                for job in jobs:
+                    execute(job, runtime)
+                return (time.thread_time() - start) / (len(jobs) * rounds)
+            finally:
+                if saved is None:
+                    del os.environ["TOURNAMENT_NATIVE"]
+                else:
+                    os.environ["TOURNAMENT_NATIVE"] = saved
+
         for _ in range(repeats):
-            start = time.thread_time()
-            for job in jobs:
-                execute(job, runtime)
-            per_round.append((time.thread_time() - start) / (len(jobs) * rounds))
+            if len(loops) > 1:
+                python_per_round.append(play_pass(False))
+            per_round.append(play_pass(loops[-1]))
             setup = PlayerSetup("ipd", IPD.moves, rounds, 1, 2)
             start = time.thread_time()
             for a, b in itertools.combinations(strategies, 2):
@@ -184,7 +202,8 @@ def bench_play(strategies: list[str], rounds: int, repeats: int) -> tuple[float,
                     player.close()
             starts.append((time.thread_time() - start) / len(jobs))
     cpu = statistics.median(per_round)
-    return 1 / cpu, cpu * 1e6, statistics.median(starts) * 1e6
+    python_us = statistics.median(python_per_round) * 1e6 if python_per_round else None
+    return 1 / cpu, cpu * 1e6, statistics.median(starts) * 1e6, python_us
 
 
 def bench_tournament(
@@ -250,12 +269,17 @@ def main() -> None:
     print(f"   target: engine player <= 5 us: {verdict} ({cpu:.2f} us cpu, {wall:.2f} us wall)")
 
     rounds = 50 if args.quick else 200
-    play_rate, play_us, start_us = bench_play(IPD_FIELD, rounds, repeats)
+    play_rate, play_us, start_us, python_us = bench_play(IPD_FIELD, rounds, repeats)
     print(f"\n2. tournament throughput (medians of {repeats} passes / {runs} runs)")
     print(f"   worker-side play only, ipd, 8 classic strategies, {rounds} rounds, nothing persisted:")
     print(f"      {play_rate:8.0f} rounds per cpu s = {play_us:.2f} us of cpu per round, of which")
     per_round = start_us / rounds
     print(f"      starting and closing both players: {start_us:.0f} us per match ({per_round:.2f} us/round)")
+    if python_us is None:
+        print("      (clean rounds in Python: the C match loop is unavailable or TOURNAMENT_NATIVE=0)")
+    else:
+        label = "side by side, clean rounds in Python (TOURNAMENT_NATIVE=0)"
+        print(f"      {label}: {python_us:.2f} us of cpu per round ({python_us / play_us:.2f}x)")
     print("   every round persisted to SQLite:")
     with contextlib.redirect_stdout(io.StringIO()):
         bench_tournament("ipd", IPD_FIELD, rounds, 1)  # warm-up: imports, artifact cache

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import random
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Protocol, TypeGuard, runtime_checkable
 
 from tournament.rules.forfeits import ForfeitReason
@@ -13,8 +16,9 @@ from tournament.rules.records import RoundLog, RoundRecord, RoundRow
 from tournament.rules.rounds import apply_noise, score_round
 from tournament.rules.scoring import MatchScore, MatchTally
 from tournament.rules.seeds import derive_seed
+from tournament.sandbox import native
 from tournament.sandbox.fastcall import Mover, MoveTuple, RoundKey
-from tournament.sandbox.player import LogBuffer, MoveResult
+from tournament.sandbox.player import LogBuffer, MoveResult, NativeSeat
 
 
 class Player(Protocol):
@@ -156,31 +160,156 @@ PayoffTable = dict[int | None, dict[int | None, tuple[int, int]]]
 CellTable = list[list[tuple[int, int, RoundKey, RoundKey]]]
 """Per pair of legal moves: both payoffs and the next round's `last` of each player."""
 
-_TABLES: dict[int, tuple[Game, PayoffTable, CellTable]] = {}
+
+@dataclass(frozen=True, slots=True)
+class NativeTables:
+    """The native loop's view of a game's cells; a cell is `a * n_moves + b` (A played a, B played b)."""
+
+    payoffs: ctypes.Array[ctypes.c_int32]
+    """(A's payoff, B's payoff) per cell."""
+    args_a: tuple[RoundKey | None, ...]
+    """A's `last` per cell from its own side, then None (round 0): the arguments the loop passes A."""
+    args_b: tuple[RoundKey | None, ...]
+    """The same for B, indexed by B's own side's cell (`b * n_moves + a`)."""
+    seen_a: list[RoundKey]
+    """A's `last` after each cell."""
+    seen_b: list[RoundKey]
+    """B's `last` after each cell."""
+
+
+_TABLES: dict[int, tuple[Game, PayoffTable, CellTable, NativeTables | None]] = {}
 """Per game (by identity; the game is kept so its id stays its own): the match loops' tables."""
 
+INT32 = range(-(2**31), 2**31)
 
-def _tables(game: Game) -> tuple[PayoffTable, CellTable]:
+
+def _tables(game: Game) -> tuple[PayoffTable, CellTable, NativeTables | None]:
     """The match loops' tables for a game, made once by `score_round` itself."""
     kept = _TABLES.get(id(game))
     if kept is not None and kept[0] is game:
-        return kept[1], kept[2]
-    cells: list[int | None] = [*range(game.n_moves), None]
+        return kept[1], kept[2], kept[3]
+    n = game.n_moves
+    cells: list[int | None] = [*range(n), None]
     payoffs = {a: {b: score_round(game, a, b) for b in cells} for a in cells}
     table: CellTable = [
-        [(pa, pb, (a, b, pa, pb), (b, a, pb, pa)) for b in range(game.n_moves) for pa, pb in [payoffs[a][b]]]
-        for a in range(game.n_moves)
+        [(pa, pb, (a, b, pa, pb), (b, a, pb, pa)) for b in range(n) for pa, pb in [payoffs[a][b]]]
+        for a in range(n)
     ]
+    flat = [table[a][b] for a in range(n) for b in range(n)]
+    natives = None
+    # The contract's payoffs are s32: a game beyond that is left to the Python loops (and their errors).
+    if n <= native.MAX_MOVES and all(pa in INT32 and pb in INT32 for pa, pb, _, _ in flat):
+        natives = NativeTables(
+            (ctypes.c_int32 * (2 * n * n))(*(p for pa, pb, _, _ in flat for p in (pa, pb))),
+            (*(cell[2] for cell in flat), None),
+            (*(table[their][mine][3] for mine in range(n) for their in range(n)), None),
+            [cell[2] for cell in flat],
+            [cell[3] for cell in flat],
+        )
     if len(_TABLES) >= 64:
         _TABLES.clear()
-    _TABLES[id(game)] = (game, payoffs, table)
-    return payoffs, table
+    _TABLES[id(game)] = (game, payoffs, table, natives)
+    return payoffs, table, natives
 
 
 def _mover(player: KeyedPlayer) -> Mover | None:
     """The player's move function for the specialised loop (`WasmPlayer.mover`), if it has one."""
     get = getattr(player, "mover", None)
     return get() if callable(get) else None
+
+
+def _seat(
+    player: KeyedPlayer, keys: tuple[RoundKey | None, ...], round_cell: ctypes.c_int64
+) -> NativeSeat | None:
+    """The player's seat in the native loop (`WasmPlayer.native_seat`), if it has one."""
+    get = getattr(player, "native_seat", None)
+    return get(keys, round_cell) if callable(get) else None
+
+
+NATIVE_CHUNK = 4096
+"""Rounds per native call at most: bounds the output buffers of long matches."""
+
+NativeRun = tuple[
+    int, tuple[MoveTuple, MoveTuple] | None, RoundKey | None, RoundKey | None, tuple[int, int, int, int, int]
+]
+"""(rounds played, the stopping round's moves, both players' `last`, tallies): see `_play_native`."""
+
+
+def _play_native(
+    rounds_loop: native.Rounds,
+    tables: NativeTables,
+    n_moves: int,
+    player_a: KeyedPlayer,
+    player_b: KeyedPlayer,
+    mover_b: Mover,
+    rounds: int,
+    rows: list[RoundRow],
+) -> NativeRun | None:
+    """The specialised loop's clean rounds from round 0 in C (`tournament.sandbox.native`); None when
+    either player has no native seat (the caller then plays them in Python).
+
+    Appends each clean round's row, brings both players' `seen` up to date, and returns the move tuples
+    of the round that stopped the run (if any) as the Python loop would have made them: A's call failed
+    (B is then asked here, through its move function, as the Python loop does), or either move was
+    illegal, or B's call failed. Tallies: (total_a, total_b, wins_a, wins_b, draws) of the clean rounds.
+    """
+    round_cell = ctypes.c_int64(0)
+    seat_a = _seat(player_a, tables.args_a, round_cell)
+    if seat_a is None:
+        return None
+    seat_b = _seat(player_b, tables.args_b, round_cell)
+    if seat_b is None:
+        seat_a.release()
+        return None
+    size = min(rounds, NATIVE_CHUNK)
+    move_a, move_b = array("I", bytes(4 * size)), array("I", bytes(4 * size))
+    payoff_a, payoff_b = array("q", bytes(8 * size)), array("q", bytes(8 * size))
+    fuel_a, fuel_b = array("Q", bytes(8 * size)), array("Q", bytes(8 * size))
+    cells = array("I", bytes(4 * size))
+    tally = array("q", bytes(8 * 5))
+    buffers = (move_a, move_b, payoff_a, payoff_b, fuel_a, fuel_b, cells, tally)
+    out = native.Out(*(buffer.buffer_info()[0] for buffer in buffers), ctypes.addressof(round_cell))
+    side_a, side_b = seat_a.side, seat_b.side
+    seen_a, seen_b = tables.seen_a, tables.seen_b
+    index = 0
+    last_cell = -1
+    stopped = False
+    try:
+        while index < rounds and not stopped:
+            count = min(size, rounds - index)
+            played = rounds_loop.play(side_a, side_b, n_moves, ctypes.addressof(tables.payoffs), index, count,
+                                      last_cell, out)  # fmt: skip
+            stopped = played < count
+            rows.extend(
+                zip(
+                    range(index, index + played), move_a[:played], move_b[:played], payoff_a[:played],
+                    payoff_b[:played], repeat(False), repeat(False), repeat(None), repeat(None),
+                    fuel_a[:played], fuel_b[:played],
+                )
+            )  # fmt: skip
+            # Each call's `last` is the previous round's cell: what the move functions append to `seen`.
+            lasts = cells[:played]
+            if last_cell >= 0:
+                lasts.insert(0, last_cell)
+            calls_a = played + stopped
+            calls_b = played + (stopped and side_b.called)
+            seat_a.seen.extend(map(seen_a.__getitem__, lasts[: calls_a - (last_cell < 0)]))
+            seat_b.seen.extend(map(seen_b.__getitem__, lasts[: max(calls_b - (last_cell < 0), 0)]))
+            if played:
+                last_cell = cells[played - 1]
+            index += played
+    finally:
+        seat_a.release()
+        seat_b.release()
+    last_a = None if last_cell < 0 else seen_a[last_cell]
+    last_b = None if last_cell < 0 else seen_b[last_cell]
+    pending = None
+    if stopped:
+        result_a = seat_a.outcome()
+        result_b = seat_b.outcome() if side_b.called else mover_b(last_b)
+        pending = (result_a, result_b)
+    total_a, total_b, wins_a, wins_b, draws = tally
+    return index, pending, last_a, last_b, (total_a, total_b, wins_a, wins_b, draws)
 
 
 def _play_keyed(
@@ -193,12 +322,14 @@ def _play_keyed(
     generator. Without noise, rounds start in a loop specialised for what almost every round is (two
     legal moves, no forfeit): it calls the players' move functions directly and takes each cell's
     payoffs and both players' next `last` from a table; the first round with anything else goes, with
-    the moves already made, to the general loop, which plays the rest of the match.
+    the moves already made, to the general loop, which plays the rest of the match. Where the native
+    loop is available (`tournament.sandbox.native`) and both players offer it a seat, that specialised
+    loop runs in C instead (`_play_native`), with the same hand-over.
     `tests/sandbox/test_match_paths.py` proves all paths give identical matches.
     """
     rng = random.Random(derive_seed(seed, "noise"))
     n_moves = game.n_moves
-    payoffs, table = _tables(game)
+    payoffs, table, natives = _tables(game)
     rows: list[RoundRow] = []
     append = rows.append
     first_a: Forfeit | None = None
@@ -218,7 +349,14 @@ def _play_keyed(
                     first_b = Forfeit(failure.forfeit, failure.detail)
         mover_a = _mover(player_a) if noise == 0.0 else None
         mover_b = _mover(player_b) if mover_a is not None else None
-        if mover_a is not None and mover_b is not None:
+        rounds_loop = native.rounds() if mover_b is not None and natives is not None and rounds > 0 else None
+        run = None
+        if rounds_loop is not None and natives is not None and mover_b is not None:
+            run = _play_native(rounds_loop, natives, n_moves, player_a, player_b, mover_b, rounds, rows)
+        if run is not None:
+            index, pending, last_a, last_b, counts = run
+            total_a, total_b, wins_a, wins_b, draws = counts
+        elif mover_a is not None and mover_b is not None:
             for index in range(rounds):
                 result_a = mover_a(last_a)
                 result_b = mover_b(last_b)

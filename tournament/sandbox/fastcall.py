@@ -11,20 +11,22 @@ releases the GIL, so the epoch ticker can interrupt a runaway guest. A move made
 when the ticker's epoch has moved since it was last armed (see `EpochTicker.sequence`), which gives the
 same deadline. Results are proven equal to the stock path by differential tests. If wasmtime-py's
 internals ever change shape, `fast_path_available()` turns false and the engine falls back to the stock
-call.
+call. `NextMoveCall.native_side` hands the same raw addresses and lowered arguments to the match loop
+written in C (`tournament.sandbox.native`), which makes the same C calls without Python in between.
 """
 
 from __future__ import annotations
 
 import ctypes
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import Any, NoReturn
 
 import wasmtime
 from wasmtime.component import U32, Component, Func, Record
 
 from tournament.rules.forfeits import ForfeitReason
 from tournament.sandbox import contract
+from tournament.sandbox.native import Side
 from tournament.sandbox.watchdog import EpochTicker
 
 RoundKey = tuple[int | None, int | None, int, int]
@@ -62,6 +64,9 @@ MAX_LOWERED = 4096
 MAX_SETUPS = 64
 """Distinct `begin` argument shapes kept lowered per component (see `ComponentCalls.begin`)."""
 
+MAX_TABLES = 64
+"""Argument tables kept per component for the native loop (two per game: one per side)."""
+
 
 def _param(address: int) -> Any:
     """A pointer argument prebuilt as ctypes' own argument object (what `from_param` returns).
@@ -90,11 +95,19 @@ def round_record(key: RoundKey | None) -> Record | None:
     return record
 
 
-def _raise(error: int) -> None:
+def _raise(error: int) -> NoReturn:
     """Raise a C API error the way wasmtime-py's own calls do (a host function's exception first)."""
     failure = wasmtime.WasmtimeError._from_ptr(ctypes.cast(error, _ERROR_POINTER))
     maybe_raise_last_exn()
     raise failure
+
+
+def failed_outcome(error: int, failed: Callable[[wasmtime.WasmtimeError], MoveTuple]) -> MoveTuple:
+    """What a move function returns for a C call that failed with `error` (taking ownership of it)."""
+    try:
+        _raise(error)
+    except wasmtime.WasmtimeError as failure:
+        return failed(failure)
 
 
 class ComponentCalls:
@@ -114,6 +127,10 @@ class ComponentCalls:
         self.returns_u32 = False
         """Whether `next-move` returns a u32, as the contract says: the result is then read unchecked."""
         self.lowered: dict[RoundKey | None, Any] = {}
+        self._addresses: dict[RoundKey | None, int] = {}
+        """The raw addresses of the values in `lowered`."""
+        self._tables: dict[tuple[RoundKey | None, ...], Any] = {}
+        """Arrays of those addresses for the native loop (see `argument_table`)."""
         self._values: list[Any] = []
         """The lowered C values themselves (the pointers in `lowered` borrow them)."""
         self._setups: dict[Hashable, tuple[Any, ctypes.c_uint64, ctypes.c_uint64]] = {}
@@ -219,12 +236,36 @@ class ComponentCalls:
         if len(self.lowered) >= MAX_LOWERED:
             return False
         self._values.append(value)
+        self._addresses[key] = ctypes.addressof(value)
         self.lowered[key] = _param(ctypes.addressof(value))
         return True
+
+    def argument_table(self, store: wasmtime.Store, keys: tuple[RoundKey | None, ...]) -> Any:
+        """A C array of the lowered values of `keys` (lowering what is missing), kept for later matches;
+        None when the lowered values or the tables would outgrow their caps."""
+        table = self._tables.get(keys)
+        if table is not None:
+            return table
+        if len(self._tables) >= MAX_TABLES:
+            return None
+        addresses = []
+        for key in keys:
+            address = self._addresses.get(key)
+            if address is None:
+                value = self.lower(store, key)
+                if not self.keep(key, value):
+                    _VAL_DELETE(ctypes.byref(value))
+                    return None
+                address = self._addresses[key]
+            addresses.append(address)
+        table = self._tables[keys] = (ctypes.c_void_p * len(keys))(*addresses)
+        return table
 
     def close(self) -> None:
         """Free the lowered arguments (they own heap memory for the record and options)."""
         self.lowered.clear()
+        self._addresses.clear()
+        self._tables.clear()
         for value in self._values:
             _VAL_DELETE(ctypes.byref(value))
         self._values.clear()
@@ -268,7 +309,8 @@ class NextMoveCall:
         self._armed = -1
         """`epoch.sequence` when the deadline was last armed; -1: arm before the next call."""
         self._armed_ticks = -1
-        self._context = _param(ctypes.addressof(store._context().contents))
+        self._context_address = ctypes.addressof(store._context().contents)
+        self._context = _param(self._context_address)
         self._func_address = _param(ctypes.addressof(func._func))
         self._result = _VAL()
         self._result_address = _param(ctypes.addressof(self._result))
@@ -370,6 +412,29 @@ class NextMoveCall:
             return u32.value, None, fuel - fuel_out.value, ""
 
         return move
+
+    def native_side(self, fuel: int, deadline_ticks: int, keys: tuple[RoundKey | None, ...]) -> Side | None:
+        """This instance for the native loop (`tournament.sandbox.native`), with `keys` (the argument of
+        each cell and of round 0) lowered; None when they cannot all be kept lowered.
+
+        The native loop arms the deadline before each of its calls, so the mover's record of the last
+        one it armed is reset here: its next call arms again.
+        """
+        table = self._shared.argument_table(self._store, keys)
+        if table is None:
+            return None
+        self._armed = -1
+        side = Side(
+            self._context_address,
+            ctypes.addressof(self._func._func),
+            ctypes.addressof(self._result),
+            ctypes.addressof(self._result) + _VALUE_OFFSET,
+            ctypes.addressof(table),
+            fuel,
+            deadline_ticks,
+        )
+        side.table = table  # the array must live as long as the struct that points into it
+        return side
 
     def fuel_left(self) -> int:
         if _GET_FUEL(self._context, self._fuel_out_address):

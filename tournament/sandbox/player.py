@@ -27,10 +27,12 @@ from tournament.sandbox.fastcall import (
     NextMoveCall,
     RoundKey,
     StockNextMoveCall,
+    failed_outcome,
     fast_path_available,
     next_move_call,
 )
 from tournament.sandbox.limits import SandboxLimits
+from tournament.sandbox.native import Side
 from tournament.sandbox.watchdog import EpochTicker
 
 
@@ -153,6 +155,37 @@ class HostLinker:
         self._loggers.pop(key, None)
 
 
+class NativeSeat:
+    """A player's part in a run of the native loop (`WasmPlayer.native_seat`).
+
+    While the run lasts, the player's log lines take their round from the run's round cell (the C loop
+    writes it before each call) instead of the length of the player's history, which is behind: the
+    match loop appends the run's rounds to it (`seen`) when the run returns, before any further move.
+    """
+
+    __slots__ = ("_player", "seen", "side")
+
+    def __init__(self, player: WasmPlayer, side: Side) -> None:
+        self._player = player
+        self.side = side
+        self.seen = player._seen
+        """The player's history of this match: the match loop appends the rounds the run played."""
+
+    def outcome(self) -> MoveTuple:
+        """The player's move in the round that stopped the run, as its move function would have returned
+        it (a failed call becomes its forfeit, and the instance is dropped)."""
+        side = self.side
+        error = side.error
+        if error:
+            side.error = None
+            return failed_outcome(error, self._player._failed_call)
+        return side.move, None, side.used, ""
+
+    def release(self) -> None:
+        """The run is over: log lines go back to counting `seen`."""
+        self._player._round_cell = None
+
+
 class WasmPlayer:
     """Drives one component instance through a match under the given limits."""
 
@@ -185,6 +218,10 @@ class WasmPlayer:
         self._call: NextMoveCall | StockNextMoveCall | None = None
         self._mover: Mover | None = None
         """The current instance's move function (`NextMoveCall.mover`), None without an instance."""
+        self._failed_call: Callable[[wasmtime.WasmtimeError], MoveTuple] = self._no_instance
+        """What the current instance's move function makes of a failed call."""
+        self._round_cell: ctypes.c_int64 | None = None
+        """The round a native run is playing (see `NativeSeat`), None outside one."""
         self._fast = fast and fast_path_available()
         self._owned_calls = ComponentCalls() if calls is None and self._fast else None
         self._calls = (calls or self._owned_calls) if self._fast else None
@@ -237,6 +274,22 @@ class WasmPlayer:
         """
         return self._mover
 
+    def native_seat(self, keys: tuple[RoundKey | None, ...], round_cell: ctypes.c_int64) -> NativeSeat | None:
+        """The current instance for the native loop, None without one or on the stock call.
+
+        `keys` are the loop's arguments from this player's side (see `NextMoveCall.native_side`);
+        `round_cell` is where the loop writes the round it plays (for log lines). Valid, like `mover`,
+        until the run reports this player's first forfeit.
+        """
+        call = self._call
+        if not isinstance(call, NextMoveCall):
+            return None
+        side = call.native_side(self._budget, self._deadline, keys)
+        if side is None:
+            return None
+        self._round_cell = round_cell
+        return NativeSeat(self, side)
+
     def _move_without_instance(self) -> MoveTuple:
         if self._dead is not None:
             return None, self._dead, 0, self._dead_detail
@@ -267,6 +320,9 @@ class WasmPlayer:
         else:
             self._kill(MoveResult(None, reason, used, detail))
         return None, reason, used, detail
+
+    def _no_instance(self, error: wasmtime.WasmtimeError) -> MoveTuple:
+        raise RuntimeError("a move failed without an instance") from error
 
     def close(self) -> None:
         self._drop_instance()
@@ -352,7 +408,8 @@ class WasmPlayer:
             reason, detail = classify_failure(error)
             return MoveResult(None, reason, limits.setup_fuel - _fuel_left(store), detail)
         self._store, self._call = store, call
-        self._mover = call.mover(self._budget, self._deadline, self._seen, partial(self._failed, call))
+        self._failed_call = partial(self._failed, call)
+        self._mover = call.mover(self._budget, self._deadline, self._seen, self._failed_call)
         return None
 
     def _wasi_config(self) -> wasmtime.WasiConfig:
@@ -370,14 +427,19 @@ class WasmPlayer:
             useful = output[: self.logs.max_lines * (self.logs.max_bytes + 1)]  # the rest would be dropped
             for line in useful.decode("utf-8", "replace").splitlines():
                 if line.strip():
-                    self.logs.add(len(self._seen), line)
+                    self.logs.add(self._round(), line)
 
         config.stdout_custom = capture
         config.stderr_custom = capture
         return config
 
     def _log(self, message: str) -> None:
-        self.logs.add(len(self._seen), message)
+        self.logs.add(self._round(), message)
+
+    def _round(self) -> int:
+        """The round being played: `seen` holds every earlier one, except during a native run."""
+        cell = self._round_cell
+        return len(self._seen) if cell is None else cell.value
 
 
 def _fuel_left(store: wasmtime.Store) -> int:

@@ -215,6 +215,10 @@ def zygote_main(control_fd: int, parent: int, *, forked: bool) -> None:
         from tournament.orchestration import jobs
 
         jobs._runtimes.clear()  # an inherited runtime's epoch ticker thread did not survive the fork
+        from tournament.sandbox import native
+
+        with contextlib.suppress(Exception):
+            native.rounds()  # built (if need be) and loaded once here: every worker inherits it loaded
         _Zygote(socket.socket(fileno=control_fd)).run()
     except BaseException:
         code = 1
