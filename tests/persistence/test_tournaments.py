@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import astuple
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tournament.persistence import (
@@ -29,7 +32,7 @@ from tournament.persistence import (
 )
 from tournament.persistence.models import Match, MatchLog, Round
 from tournament.rules.forfeits import ForfeitReason
-from tournament.rules.records import RoundRecord
+from tournament.rules.records import RoundLog, RoundRecord, RoundRow
 from tournament.rules.scoring import MatchOutcome
 
 from .conftest import add_strategy, score_of, scripted_rounds
@@ -207,6 +210,59 @@ def test_record_match_stores_rounds_score_and_logs(
         assert exported[3].forfeit_a == "fuel"
         assert exported[3].fuel_a == 10**12
         assert match_counts(session, tournament_id) == (1, 3)
+
+
+_REASONS = st.none() | st.sampled_from(list(ForfeitReason))
+
+
+@st.composite
+def round_logs(draw: st.DrawFn) -> RoundLog:
+    """Rounds mixing plain ones with noisy and forfeited ones, in any order (storage binds them apart)."""
+    count = draw(st.integers(1, 12))
+    rows: list[RoundRow] = []
+    for index in range(count):
+        forfeit_a, forfeit_b = draw(_REASONS), draw(_REASONS)
+        rows.append(
+            (
+                index,
+                None if forfeit_a is not None else draw(st.integers(0, 2)),
+                None if forfeit_b is not None else draw(st.integers(0, 2)),
+                draw(st.integers(-5, 5)),
+                draw(st.integers(-5, 5)),
+                draw(st.booleans()),
+                draw(st.booleans()),
+                forfeit_a,
+                forfeit_b,
+                draw(st.integers(0, 10**12)),
+                draw(st.integers(0, 10**12)),
+            )
+        )
+    return RoundLog(rows)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rounds=round_logs())
+def test_recorded_rounds_read_back_exactly_whatever_their_mix(
+    database: Database, trio: list[StrategyVersionInfo], rounds: RoundLog
+) -> None:
+    tournament_id = new_tournament(database, trio)
+    play(database, list_matches_ids(database, tournament_id)[0], rounds)
+    with database.sessions() as session:
+        stored = [(row.round, *astuple(row)[5:]) for row in iter_export_rows(session, tournament_id)]
+    assert stored == [
+        (
+            *row[:7],
+            None if row[7] is None else row[7].value,
+            None if row[8] is None else row[8].value,
+            *row[9:],
+        )
+        for row in rounds.rows
+    ]
+
+
+def list_matches_ids(database: Database, tournament_id: int) -> list[int]:
+    with database.sessions() as session:
+        return [m.match_id for m in list_matches(session, tournament_id)]
 
 
 def test_recording_twice_is_refused_and_changes_nothing(

@@ -6,12 +6,22 @@ session:``. Bulk writes (entries, matches, rounds, logs) use Core ``insert()`` w
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    CursorResult,
+    Table,
+    and_,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from tournament.persistence.errors import (
@@ -29,12 +39,11 @@ from tournament.persistence.models import (
     StrategyVersion,
     Tournament,
     TournamentEntry,
-    UTCDateTime,
     utcnow,
 )
 from tournament.persistence.strategies import StrategyVersionInfo, version_info
 from tournament.rules.forfeits import ForfeitReason
-from tournament.rules.records import RoundLog, RoundRecord
+from tournament.rules.records import RoundLog, RoundRecord, RoundRow
 from tournament.rules.scoring import MatchOutcome, MatchScore
 
 MAX_SEED = 2**63
@@ -241,12 +250,118 @@ def _tournament_info(row: Tournament, participants: Sequence[StrategyVersionInfo
     )
 
 
+def _plain(session: Session, sql: str, params: Sequence[Any] = ()) -> CursorResult[Any]:
+    """Run plain SQL written with ``?`` markers on the session's connection (psycopg gets ``%s``).
+
+    Why not Core: a fresh engine (every CLI command, every run of a benchmark) compiles each Core or ORM
+    statement on its first use, which for the short reads and compare-and-sets of starting and ending a
+    run costs several times what the database takes to answer them. Values go through their columns'
+    type processors (`_bind`, `_typed`), so they are stored and read back exactly as Core would.
+    """
+    connection = session.connection()
+    if connection.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")
+    return connection.exec_driver_sql(sql, tuple(params))
+
+
+def _rows(session: Session, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in _plain(session, sql, params)]
+
+
+def _bind(session: Session, column: Column[Any], value: Any) -> Any:
+    """`value` as Core would bind it for `column` (e.g. a UTC timestamp as SQLite's naive text)."""
+    if value is None:
+        return None
+    process = column.type._cached_bind_processor(session.get_bind().dialect)
+    return value if process is None else process(value)
+
+
+def _typed(
+    session: Session, columns: Sequence[Column[Any]], sql: str, params: Sequence[Any]
+) -> list[tuple[Any, ...]]:
+    """The rows of a plain SELECT of `columns`, each value converted by its column's result processor
+    (given the driver's type code, as Core does), so they read exactly as from a Core statement."""
+    result = _plain(session, sql, params)
+    dialect = session.get_bind().dialect
+    codes = [entry[1] for entry in result.cursor.description]
+    processors = [
+        column.type._cached_result_processor(dialect, code)
+        for column, code in zip(columns, codes, strict=True)
+    ]
+    if not any(processors):
+        return [tuple(row) for row in result]
+    return [
+        tuple(
+            value if process is None else process(value)
+            for process, value in zip(processors, row, strict=True)
+        )
+        for row in result
+    ]
+
+
+_TOURNAMENTS = cast(Table, Tournament.__table__)
+_VERSIONS = cast(Table, StrategyVersion.__table__)
+_STRATEGIES = cast(Table, Strategy.__table__)
+_INFO_NAMES = (
+    "id", "game", "rounds", "repetitions", "seed", "noise", "config", "engine_version", "status",
+    "created_at", "started_at", "finished_at", "error",
+)  # fmt: skip
+_LEASE_NAMES = ("id", "status", "runner", "heartbeat_at", "cancel_requested", "started_at", "created_at")
+_STATE_NAMES = (*_INFO_NAMES, "runner", "heartbeat_at", "cancel_requested")
+_STATE_COLUMNS = tuple(_TOURNAMENTS.c[name] for name in _STATE_NAMES)
+_LEASE_COLUMNS = tuple(_TOURNAMENTS.c[name] for name in _LEASE_NAMES)
+_PARTICIPANT_COLUMNS = (
+    _VERSIONS.c.id, _VERSIONS.c.strategy_id, _STRATEGIES.c.name, _VERSIONS.c.version,
+    _VERSIONS.c.content_hash, _VERSIONS.c.language, _STRATEGIES.c.games, _VERSIONS.c.size,
+    _VERSIONS.c.deterministic, _STRATEGIES.c.builtin, _VERSIONS.c.status, _VERSIONS.c.wit_version,
+    _STRATEGIES.c.description, _STRATEGIES.c.author,
+)  # fmt: skip
+_PARTICIPANTS_SQL = (
+    "SELECT "
+    + ", ".join(
+        f"{'v' if column.table is _VERSIONS else 's'}.{column.name}" for column in _PARTICIPANT_COLUMNS
+    )
+    + " FROM tournament_entries e JOIN strategy_versions v ON v.id = e.strategy_version_id"
+    " JOIN strategies s ON s.id = v.strategy_id WHERE e.tournament_id = ? ORDER BY e.seat"
+)
+
+
+def run_state(session: Session, tournament_id: int) -> tuple[TournamentInfo, LeaseState]:
+    """The tournament and its lease in one read (two plain queries): what starting a run needs.
+
+    UnknownTournamentError ("no tournament with id 7") if there is none.
+    """
+    sql = f"SELECT {', '.join(_STATE_NAMES)} FROM tournaments WHERE id = ?"
+    found = _typed(session, _STATE_COLUMNS, sql, (tournament_id,))
+    if not found:
+        raise UnknownTournamentError(f"no tournament with id {tournament_id}")
+    values = dict(zip(_STATE_NAMES, found[0], strict=True))
+    participants = tuple(
+        StrategyVersionInfo(
+            version_id=row[0],
+            strategy_id=row[1],
+            name=row[2],
+            version=row[3],
+            content_hash=row[4],
+            language=row[5],
+            games=tuple(row[6]),
+            size=row[7],
+            deterministic=row[8],
+            builtin=row[9],
+            status=row[10],
+            wit_version=row[11],
+            description=row[12],
+            author=row[13],
+        )
+        for row in _typed(session, _PARTICIPANT_COLUMNS, _PARTICIPANTS_SQL, (tournament_id,))
+    )
+    info = TournamentInfo(**{name: values[name] for name in _INFO_NAMES}, participants=participants)
+    return replace(info, config=dict(info.config)), LeaseState(*(values[name] for name in _LEASE_NAMES))
+
+
 def get_tournament(session: Session, tournament_id: int) -> TournamentInfo:
     """The tournament with this id; UnknownTournamentError ("no tournament with id 7") if there is none."""
-    row = session.get(Tournament, tournament_id, populate_existing=True)
-    if row is None:
-        raise UnknownTournamentError(f"no tournament with id {tournament_id}")
-    return _tournament_info(row, _participants(session, [tournament_id]).get(tournament_id, []))
+    return run_state(session, tournament_id)[0]
 
 
 def list_tournaments(
@@ -340,17 +455,16 @@ def list_matches(session: Session, tournament_id: int, *, pending_only: bool = F
 def pending_matches(session: Session, info: TournamentInfo) -> list[MatchInfo]:
     """The tournament's unplayed matches by position, named from `info`'s participants.
 
-    What a run plays: one plain indexed read of `matches` (no joins to the strategy tables, whose
-    statement costs a fresh process more to compile than the database takes to answer it).
+    What a run plays: one plain indexed read of `matches` (no joins to the strategy tables: the names
+    come from `info`).
     """
     names = {participant.version_id: participant.name for participant in info.participants}
-    columns = _MATCHES.c
-    query = (
-        select(columns.id, columns.position, columns.repetition, columns.version_a_id, columns.version_b_id,
-               columns.seed)
-        .where(columns.tournament_id == info.id, columns.status == "pending")
-        .order_by(columns.position)
-    )  # fmt: skip
+    rows = _rows(
+        session,
+        "SELECT id, position, repetition, version_a_id, version_b_id, seed FROM matches"
+        " WHERE tournament_id = ? AND status = 'pending' ORDER BY position",
+        (info.id,),
+    )
     return [
         MatchInfo(
             match_id=match_id,
@@ -364,18 +478,15 @@ def pending_matches(session: Session, info: TournamentInfo) -> list[MatchInfo]:
             seed=seed,
             status="pending",
         )
-        for match_id, position, repetition, version_a_id, version_b_id, seed in session.execute(query)
+        for match_id, position, repetition, version_a_id, version_b_id, seed in rows
     ]
 
 
 def match_counts(session: Session, tournament_id: int) -> tuple[int, int]:
     """(finished, total) matches of a tournament, for progress displays."""
-    finished, total = session.execute(
-        select(
-            func.count().filter(Match.status == "finished"),
-            func.count(),
-        ).where(Match.tournament_id == tournament_id)
-    ).one()
+    sql = "SELECT count(CASE WHEN status = 'finished' THEN 1 END), count(*) FROM matches"
+    sql += " WHERE tournament_id = ?"
+    ((finished, total),) = _rows(session, sql, (tournament_id,))
     return int(finished), int(total)
 
 
@@ -459,20 +570,7 @@ def record_match(
         connection.exec_driver_sql(statement("DELETE FROM {table} WHERE match_id = ?", table), (match_id,))
     rows = rounds.rows if isinstance(rounds, RoundLog) else [record.as_row() for record in rounds]
     if rows:
-        names = ["match_id", "round", "move_a", "move_b", "payoff_a", "payoff_b", "noise_a", "noise_b"]
-        names += ["forfeit_a", "forfeit_b", "fuel_a", "fuel_b"]
-        # Ints, strs, None and bools only: Boolean's processor (bool -> 1/0 or bool) is what both
-        # drivers do with a bool themselves, so rows are bound as they are.
-        round_rows = [
-            (match_id, *row)
-            if row[7] is None and row[8] is None
-            else (match_id, *row[:7], _reason(row[7]), _reason(row[8]), *row[9:])
-            for row in rows
-        ]
-        values = ", ".join("?" * len(names))
-        connection.exec_driver_sql(
-            statement(f"INSERT INTO {{table}} ({{columns}}) VALUES ({values})", _ROUNDS, names), round_rows
-        )
+        _insert_rounds(connection, match_id, rows, statement)
     if logs:
         connection.execute(
             insert(_LOGS),
@@ -481,6 +579,47 @@ def record_match(
                 for player, index, message in logs
             ],
         )
+
+
+_PLAIN_COLUMNS = ("match_id", "round", "move_a", "move_b", "payoff_a", "payoff_b", "fuel_a", "fuel_b")
+_ROUND_COLUMNS = (*_PLAIN_COLUMNS[:6], "noise_a", "noise_b", "forfeit_a", "forfeit_b", *_PLAIN_COLUMNS[6:])
+
+
+def _insert_rounds(
+    connection: Connection,
+    match_id: int,
+    rows: Sequence[RoundRow],
+    statement: Callable[[str, Table, Sequence[str]], str],
+) -> None:
+    """Insert a match's rounds with the driver's executemany, binding as little as each row needs.
+
+    Almost every round is plain (no noise, no forfeit): those rows bind the eight values that vary and
+    take the constant noise flags as SQL literals, which halves SQLite's cost per row (binding a Python
+    bool goes through sqlite3's adapter lookup, about 1 us a row on its own). Ints, strs and None only
+    reach the driver: a Boolean column's bind processor (bool -> 1/0 or bool) is what both drivers do
+    with a bool themselves, so the few other rows are bound as they are.
+    """
+    plain: list[tuple[int | None, ...]] = []
+    other: list[tuple[Any, ...]] = []
+    add_plain, add_other = plain.append, other.append
+    for row in rows:
+        if row[7] is None and row[8] is None:
+            if not row[5] and not row[6]:
+                add_plain((match_id, row[0], row[1], row[2], row[3], row[4], row[9], row[10]))
+            else:
+                add_other((match_id, *row))
+        else:
+            add_other((match_id, *row[:7], _reason(row[7]), _reason(row[8]), *row[9:]))
+    false = "false" if connection.dialect.supports_native_boolean else "0"
+    if plain:
+        columns = (*_PLAIN_COLUMNS[:6], "noise_a", "noise_b", *_PLAIN_COLUMNS[6:])
+        values = f"?, ?, ?, ?, ?, ?, {false}, {false}, ?, ?"
+        sql = statement(f"INSERT INTO {{table}} ({{columns}}) VALUES ({values})", _ROUNDS, columns)
+        connection.exec_driver_sql(sql, plain)
+    if other:
+        values = ", ".join("?" * len(_ROUND_COLUMNS))
+        sql = statement(f"INSERT INTO {{table}} ({{columns}}) VALUES ({values})", _ROUNDS, _ROUND_COLUMNS)
+        connection.exec_driver_sql(sql, other)
 
 
 def match_summaries(session: Session, tournament_id: int) -> list[tuple[str, str, MatchScore]]:
@@ -709,10 +848,11 @@ def _lease_columns() -> tuple[InstrumentedAttribute[Any], ...]:
 
 def lease_state(session: Session, tournament_id: int) -> LeaseState:
     """The tournament's status and lease; UnknownTournamentError if there is none."""
-    row = session.execute(select(*_lease_columns()).where(Tournament.id == tournament_id)).one_or_none()
-    if row is None:
+    sql = f"SELECT {', '.join(_LEASE_NAMES)} FROM tournaments WHERE id = ?"
+    found = _typed(session, _LEASE_COLUMNS, sql, (tournament_id,))
+    if not found:
         raise UnknownTournamentError(f"no tournament with id {tournament_id}")
-    return LeaseState(*row)
+    return LeaseState(*found[0])
 
 
 def lease_states(session: Session, statuses: Sequence[str]) -> list[LeaseState]:
@@ -738,19 +878,28 @@ def claim_lease(session: Session, seen: LeaseState, *, runner: str, now: datetim
     """
     if seen.status not in RUNNABLE or seen.cancel_requested:
         return False
-    result = session.connection().execute(
-        update(Tournament)
-        .where(_unchanged(seen), Tournament.cancel_requested.is_(False))
-        .values(
-            runner=runner,
-            heartbeat_at=now,
-            status="running",
-            started_at=func.coalesce(Tournament.started_at, literal(now, UTCDateTime())),
-            finished_at=None,
-            error=None,
-        )
+    stamp = _bind(session, _TOURNAMENTS.c.heartbeat_at, now)
+    unchanged, params = _plain_unchanged(session, seen)
+    result = _plain(
+        session,
+        "UPDATE tournaments SET runner = ?, heartbeat_at = ?, status = 'running',"
+        f" started_at = COALESCE(started_at, ?), finished_at = NULL, error = NULL WHERE {unchanged}"
+        " AND cancel_requested = ?",
+        (runner, stamp, stamp, *params, _bind(session, _TOURNAMENTS.c.cancel_requested, False)),
     )
     return bool(result.rowcount == 1)
+
+
+def _plain_unchanged(session: Session, seen: LeaseState) -> tuple[str, list[Any]]:
+    """`_unchanged` as plain SQL: the WHERE clause and its parameters."""
+    clauses, params = ["id = ?", "status = ?"], [seen.tournament_id, seen.status]
+    for name, value in (("runner", seen.runner), ("heartbeat_at", seen.heartbeat_at)):
+        if value is None:
+            clauses.append(f"{name} IS NULL")
+        else:
+            clauses.append(f"{name} = ?")
+            params.append(_bind(session, _TOURNAMENTS.c[name], value))
+    return " AND ".join(clauses), params
 
 
 def renew_lease(session: Session, tournament_id: int, *, runner: str, now: datetime) -> bool | None:
@@ -777,16 +926,12 @@ def release_lease(
     """End a run: set its final `status` and `error` and drop the lease, if `runner` still holds it."""
     if status not in TOURNAMENT_STATUSES:
         raise ValueError(f"invalid tournament status {status!r}: one of {', '.join(TOURNAMENT_STATUSES)}")
-    result = session.connection().execute(
-        update(Tournament)
-        .where(Tournament.id == tournament_id, Tournament.runner == runner)
-        .values(
-            runner=None,
-            heartbeat_at=None,
-            status=status,
-            error=error,
-            finished_at=now if status in _TERMINAL else None,
-        )
+    finished_at = _bind(session, _TOURNAMENTS.c.finished_at, now if status in _TERMINAL else None)
+    result = _plain(
+        session,
+        "UPDATE tournaments SET runner = NULL, heartbeat_at = NULL, status = ?, error = ?, finished_at = ?"
+        " WHERE id = ? AND runner = ?",
+        (status, error, finished_at, tournament_id, runner),
     )
     return bool(result.rowcount == 1)
 
@@ -832,10 +977,11 @@ def fail_match(session: Session, match_id: int, error: str) -> bool:
 
 def reset_failed_matches(session: Session, tournament_id: int) -> int:
     """Make the tournament's failed matches pending again (a resumed run re-plays them); returns how many."""
-    result = session.connection().execute(
-        update(_MATCHES)
-        .where(_MATCHES.c.tournament_id == tournament_id, _MATCHES.c.status == "failed")
-        .values(status="pending", error=None, finished_at=None)
+    result = _plain(
+        session,
+        "UPDATE matches SET status = 'pending', error = NULL, finished_at = NULL"
+        " WHERE tournament_id = ? AND status = 'failed'",
+        (tournament_id,),
     )
     return int(result.rowcount)
 
