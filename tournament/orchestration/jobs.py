@@ -2,6 +2,9 @@
 
 Workers receive content hashes, never compiled objects: each worker process loads components from the
 shared artifact cache (compiled once by the coordinator) and keeps one sandbox runtime per engine setting.
+A worker checks each component against the contract itself when it first loads it (a component that
+fails forfeits, with the same reason as when the coordinator found it out): the coordinator does not
+load components it does not play.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ def _player(job: MatchJob, seat: Seat, runtime: SandboxRuntime, moves: tuple[str
         history=seat.history,
     )
     try:
+        runtime.prepare_cached(seat.digest, allow_wasi=job.allow_wasi)  # the contract check, once per process
         return runtime.player(seat.digest, setup, job.limits, allow_wasi=job.allow_wasi)
     except BadComponentError as error:
         return ForfeitingPlayer(ForfeitReason.BAD_COMPONENT, str(error))

@@ -66,12 +66,14 @@ async def run_chains(
     Matches already in flight when `should_stop` turns true still finish and are passed to `on_done`.
     With a queueing `on_done`, a chain's next match is built only after the previous one is recorded
     (its players are told the earlier meetings), but the executor slot is free as soon as the result is
-    queued, so workers never wait for the recording.
+    queued, so workers never wait for the recording; a chain's last match is not waited for at all (the
+    caller's recorder drains its queue before the run ends).
     """
     limiter = anyio.CapacityLimiter(max(1, executor.slots))
 
     async def run_chain(chain: Sequence[T]) -> None:
-        for item in chain:
+        last = len(chain) - 1
+        for index, item in enumerate(chain):
             async with limiter:
                 if should_stop():
                     return
@@ -83,7 +85,7 @@ async def run_chains(
                 queued = on_done(item, played)
                 recorded = None if queued is None else await queued
             del played
-            if recorded is not None:
+            if recorded is not None and index < last:
                 await recorded.wait()
 
     async with anyio.create_task_group() as group:

@@ -31,6 +31,12 @@ def default_cache_dir() -> Path:
     return Path(base) / "tournament" / "artifacts"
 
 
+def artifact_path(directory: Path | None, fingerprint: str, digest: str) -> Path:
+    """Where a component's compiled artifact lives on disk for an engine fingerprint (`ArtifactCache`'s
+    layout; also how a coordinator tells, without an engine, that its workers will find every artifact)."""
+    return (directory or default_cache_dir()) / fingerprint / f"{digest}.cwasm"
+
+
 class ArtifactCache:
     """Compiled components for one engine, memoized in process and persisted on disk."""
 
@@ -38,7 +44,9 @@ class ArtifactCache:
         self, engine: wasmtime.Engine, settings: EngineSettings, directory: Path | None = None
     ) -> None:
         self._engine = engine
-        self._directory = (directory or default_cache_dir()) / settings.fingerprint
+        self._root = directory or default_cache_dir()
+        self._fingerprint = settings.fingerprint
+        self._directory = self._root / settings.fingerprint
         self._loaded: dict[str, Component] = {}
         self.compiled = 0
         """Components compiled by this cache instance (the rest came from memory or disk)."""
@@ -49,7 +57,7 @@ class ArtifactCache:
         return self._directory
 
     def path_for(self, digest: str) -> Path:
-        return self._directory / f"{digest}.cwasm"
+        return artifact_path(self._root, self._fingerprint, digest)
 
     def has(self, digest: str) -> bool:
         return digest in self._loaded or self.path_for(digest).exists()

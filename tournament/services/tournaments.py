@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import os
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import groupby
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 from sqlalchemy.orm import Session
 
@@ -24,7 +26,7 @@ from tournament.orchestration.executors import (
     open_executor,
     prestart_local_workers,
 )
-from tournament.orchestration.executors.local import InProcessExecutor
+from tournament.orchestration.executors.local import InProcessExecutor, LocalProcessExecutor
 from tournament.orchestration.jobs import MatchJob, Seat
 from tournament.orchestration.match import MatchPlayed
 from tournament.orchestration.pairing import round_robin
@@ -38,6 +40,8 @@ from tournament.rules.games import get_game
 from tournament.rules.records import RoundRecord
 from tournament.rules.seeds import SEED_BITS, derive_seed, opponent_id
 from tournament.rules.standings import MatchSummary, Standing, compute_standings
+from tournament.sandbox.artifacts import artifact_path
+from tournament.sandbox.engine import EngineSettings
 from tournament.sandbox.errors import BadComponentError
 from tournament.sandbox.limits import SandboxLimits
 from tournament.sandbox.runtime import SandboxRuntime
@@ -180,10 +184,11 @@ def run_tournament(
     `orchestration.executors.open_executor`.
     """
     check_executor(executor)
-    info = get_tournament(db, tournament_id)
+    with db.sessions() as session:
+        info, seen = tournament_repo.run_state(session, tournament_id)
     if info.status in ("finished", "cancelled"):
         return info
-    lease = claim_run(db, tournament_id)
+    lease = claim_run(db, tournament_id, seen=seen)
     if lease is None:
         return get_tournament(db, tournament_id)
     run = _Run(db, info, lease, on_match, cache_dir)  # what a run reads from `info` never changes
@@ -201,8 +206,11 @@ def run_tournament(
         raise LeaseLostError(
             f"tournament {tournament_id}: another runner took its lease over; this run stopped"
         )
-    lease.release(*run.outcome())
-    return get_tournament(db, tournament_id)
+    status, message = run.outcome()
+    if not lease.release(status, message):
+        return get_tournament(db, tournament_id)
+    finished_at = lease.released_at if status in ("finished", "failed", "cancelled") else None
+    return replace(info, status=status, error=message, started_at=lease.started_at, finished_at=finished_at)
 
 
 class _Run:
@@ -221,35 +229,40 @@ class _Run:
 
     async def play(self, spec: str | None, workers: int | None) -> None:
         limits = SandboxLimits.from_dict(dict(self.info.config["limits"]))
-        runtime = SandboxRuntime(limits.stack_bytes, self.cache_dir)
+        local = spec is None or spec == "local"
+        count = (workers or os.cpu_count() or 1) if local else (workers or 0)
+        runtime: SandboxRuntime | None = None
+        rejected: dict[str, str] = {}
+        if not local or count <= 1 or not _all_compiled(self.info, limits, self.cache_dir):
+            runtime = SandboxRuntime(limits.stack_bytes, self.cache_dir)
         try:
             async with anyio.create_task_group() as group:
                 group.start_soon(self.lease.keep_alive, group.cancel_scope.cancel)
-                rejected = await anyio.to_thread.run_sync(_prepare_participants, self.db, self.info, runtime)
                 with self.db.sessions() as session:
                     pending = tournament_repo.pending_matches(session, self.info)
                 scope = HistoryScope(str(self.info.config.get("history", HistoryScope.TOURNAMENT)))
                 independent = scope is HistoryScope.NONE or limits.history_cap == 0
-                planner = _JobPlanner(self.db, self.info, limits, rejected, self.cache_dir)
-                local = spec is None or spec == "local"
+                chains = _chains(pending, independent=independent)
                 executor = open_executor(
-                    spec,
-                    workers=(workers or os.cpu_count() or 1) if local else (workers or 0),
-                    runtime=runtime,
-                    cache_dir=self.cache_dir,
+                    spec, workers=count, runtime=runtime, cache_dir=self.cache_dir,
                     components=_component_source(self.db),
-                )
+                )  # fmt: skip
+                if isinstance(executor, LocalProcessExecutor):
+                    await executor.start(len(chains))
+                if runtime is not None:
+                    rejected = await _prepare_participants(self.db, self.info, runtime)
+                planner = _JobPlanner(self.db, self.info, limits, rejected, self.cache_dir)
                 recorder = _Recorder(
                     self.db,
                     self.on_match,
                     capacity=max(2, 2 * executor.slots),
-                    thread=executor.thread if isinstance(executor, InProcessExecutor) else None,
+                    inline_rounds=None if isinstance(executor, InProcessExecutor) else INLINE_ROUNDS,
                 )
                 async with anyio.create_task_group() as work:
                     work.start_soon(recorder.run)
                     try:
                         await run_chains(
-                            _chains(pending, independent=independent),
+                            chains,
                             executor=executor,
                             build_job=planner.job,
                             on_done=recorder.record,
@@ -262,7 +275,8 @@ class _Run:
                     recorder.close()
                 group.cancel_scope.cancel()
         finally:
-            runtime.close()
+            if runtime is not None:
+                runtime.close()
 
     def _failed(self, match: MatchInfo, error: str) -> None:
         with self.db.sessions.begin() as session:
@@ -322,20 +336,54 @@ def _component_source(db: Database) -> ComponentSource:
     return component
 
 
-def _prepare_participants(db: Database, info: TournamentInfo, runtime: SandboxRuntime) -> dict[str, str]:
-    """Compile (or load cached artifacts of) every participant once; returns rejected hashes -> reason."""
+async def _prepare_participants(
+    db: Database, info: TournamentInfo, runtime: SandboxRuntime
+) -> dict[str, str]:
+    """Compile (or load cached artifacts of) every participant once; returns rejected hashes -> reason.
+
+    Cached artifacts load in well under a millisecond each, so they are checked right here; compiling takes
+    up to seconds per component, so that goes to a thread, leaving the event loop free meanwhile.
+    """
     allow_wasi = bool(info.config.get("allow_wasi", False))
     rejected: dict[str, str] = {}
+    missing: list[str] = []
     for participant in info.participants:
         digest = participant.content_hash
         try:
             if runtime.prepare_cached(digest, allow_wasi=allow_wasi) is None:
-                with db.sessions() as session:
-                    data = strategy_repo.component_bytes(session, digest)
-                runtime.prepare(data, digest, allow_wasi=allow_wasi)
+                missing.append(digest)
+        except BadComponentError as error:
+            rejected[digest] = str(error)
+    if missing:
+        rejected.update(await anyio.to_thread.run_sync(_compile, db, missing, runtime, allow_wasi))
+    return rejected
+
+
+def _compile(
+    db: Database, digests: Sequence[str], runtime: SandboxRuntime, allow_wasi: bool
+) -> dict[str, str]:
+    rejected: dict[str, str] = {}
+    for digest in digests:
+        try:
+            with db.sessions() as session:
+                data = strategy_repo.component_bytes(session, digest)
+            runtime.prepare(data, digest, allow_wasi=allow_wasi)
         except BadComponentError as error:
             rejected[digest] = str(error)
     return rejected
+
+
+@functools.cache
+def _fingerprint(stack_bytes: int) -> str:
+    """The artifact cache's folder name for these settings (reading wasmtime's version costs a file read)."""
+    return EngineSettings(stack_bytes=stack_bytes).fingerprint
+
+
+def _all_compiled(info: TournamentInfo, limits: SandboxLimits, cache_dir: Path | None) -> bool:
+    """Whether every participant's compiled artifact is in the disk cache, so that local worker processes
+    can load (and check) them themselves and this process needs no sandbox runtime of its own."""
+    fingerprint = _fingerprint(limits.stack_bytes)
+    return all(artifact_path(cache_dir, fingerprint, p.content_hash).exists() for p in info.participants)
 
 
 class _JobPlanner:
@@ -402,30 +450,32 @@ class _JobPlanner:
         return tuple(rounds)
 
 
+INLINE_ROUNDS = 50_000
+"""Batches of up to this many rounds are written on the event loop itself while worker processes play:
+that takes milliseconds, less than handing the batch to a thread and back (each hop waits for the GIL
+while the loop runs). Larger batches go to a thread, so that the workers keep getting their jobs."""
+
+
 class _Recorder:
-    """Records played matches in a thread of its own, so the event loop hands workers their next jobs
-    while the previous results are written (SQLite releases the GIL while it steps).
+    """Records played matches as a task of its own, so that whatever results arrive while it writes are
+    written together next, in one transaction.
 
     Results wait in a bounded queue (`capacity`): a full queue holds back the executor slot, so memory
     stays flat when recording is slower than playing. Whatever is queued when the writer runs is written
     in one transaction; each match's row flips from 'pending' to 'finished' inside it, so after a kill -9
     at any moment a match is either completely recorded or still pending (a resume plays it again, with
     identical rounds), never missing or counted twice. The progress callback runs on the event loop
-    after the commit, as before. `thread`: a limiter to share with an in-process player, so that writing
-    alternates with playing in this process rather than overlapping it (see `InProcessExecutor.thread`).
+    after the commit. Batches of up to `inline_rounds` rounds (None: any batch) are written on the event
+    loop, larger ones in a thread (see `INLINE_ROUNDS`); an in-process run writes every batch on the loop,
+    where it plays too (a writing thread would fight the player for the GIL on every move call).
     """
 
     def __init__(
-        self,
-        db: Database,
-        on_match: ProgressCallback | None,
-        *,
-        capacity: int,
-        thread: anyio.CapacityLimiter | None = None,
+        self, db: Database, on_match: ProgressCallback | None, *, capacity: int, inline_rounds: int | None
     ) -> None:
         self.db, self.on_match = db, on_match
         self._send, self._receive = anyio.create_memory_object_stream[_Played](capacity)
-        self._thread = thread or anyio.CapacityLimiter(1)
+        self._inline_rounds = inline_rounds
 
     async def record(self, match: MatchInfo, played: MatchPlayed) -> anyio.Event:
         """Queue a played match; the returned event is set once it is committed."""
@@ -440,11 +490,16 @@ class _Recorder:
     async def run(self) -> None:
         async with self._receive:
             async for first in self._receive:
+                await anyio.lowlevel.checkpoint()  # tasks that are ready go first: results join this batch
                 batch = [first]
                 with contextlib.suppress(anyio.WouldBlock):
                     while True:
                         batch.append(self._receive.receive_nowait())
-                await anyio.to_thread.run_sync(self._write, batch, limiter=self._thread)
+                limit = self._inline_rounds
+                if limit is None or sum(played.score.rounds for _, played, _ in batch) <= limit:
+                    self._write(batch)
+                else:
+                    await anyio.to_thread.run_sync(self._write, batch)
                 for match, played, recorded in batch:
                     if self.on_match is not None:
                         self.on_match(match, played)

@@ -45,15 +45,16 @@ def open_executor(
     spec: str | None,
     *,
     workers: int,
-    runtime: SandboxRuntime,
+    runtime: SandboxRuntime | None,
     cache_dir: Path | None,
     components: ComponentSource,
 ) -> MatchExecutor:
     """The executor for `spec`; `workers` is the number of local processes or of Dask jobs in flight
     (for Dask, 0 means one per worker thread of the cluster).
 
-    `runtime` plays in-process (one local worker); `cache_dir` is where local workers find compiled
-    components (jobs carry it); `components` serves component bytes by hash to remote workers.
+    `runtime` plays in-process (one local worker: required then, unused otherwise); `cache_dir` is where
+    local workers find compiled components (jobs carry it); `components` serves component bytes by hash
+    to remote workers.
     """
     address = check_executor_spec(spec)
     if address is not None:
@@ -63,6 +64,8 @@ def open_executor(
     from tournament.orchestration.executors.local import InProcessExecutor, LocalProcessExecutor
 
     if workers <= 1:
+        if runtime is None:
+            raise ValueError("an in-process executor needs a sandbox runtime")
         return InProcessExecutor(runtime)
     return LocalProcessExecutor(workers)
 

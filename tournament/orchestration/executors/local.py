@@ -15,17 +15,19 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import select
 import signal
 import socket
 import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import cast
 
 import anyio
-import anyio.to_thread
+import anyio.lowlevel
 
 from tournament.orchestration.executors import process_worker
 from tournament.orchestration.executors.base import WorkerLostError
@@ -44,25 +46,24 @@ PIPELINE_DEPTH = 2
 
 
 class InProcessExecutor:
-    """Plays one match at a time in a thread of this process, with the coordinator's runtime."""
+    """Plays one match at a time on the event loop's own thread, with the coordinator's runtime.
+
+    Not in a worker thread: handing each match to a thread and its result back costs more than a short
+    match itself (each hop waits for the GIL), and a thread playing while the loop records would fight
+    it for the GIL on every move call (each releases it). The loop is busy for the whole match, so the
+    run's heartbeat renews the lease from a thread of its own (`RunLease.keep_alive`).
+    """
 
     def __init__(self, runtime: SandboxRuntime) -> None:
         self._runtime = runtime
-        self._limiter = anyio.CapacityLimiter(1)
 
     @property
     def slots(self) -> int:
         return 1
 
-    @property
-    def thread(self) -> anyio.CapacityLimiter:
-        """The limiter of the thread that plays: other CPU-bound work of this process (recording) takes it
-        too, so it alternates with play instead of fighting it for the GIL (a move call releases the GIL
-        for each of its C calls, and a thread competing for it makes every call wait)."""
-        return self._limiter
-
     async def play(self, job: MatchJob) -> MatchPlayed:
-        return await anyio.to_thread.run_sync(execute, job, self._runtime, limiter=self._limiter)
+        await anyio.lowlevel.checkpoint()  # a cancelled run stops here, before the match starts
+        return execute(job, self._runtime)
 
     async def aclose(self) -> None:
         return None
@@ -95,6 +96,8 @@ class _ZygoteHandle:
     def __init__(self, control: socket.socket, pid: int, process: subprocess.Popen[bytes] | None) -> None:
         self.control, self.pid, self.process = control, pid, process
         self.forked = process is None
+        self.answers = bytearray()
+        """The part of the next pid answer read so far."""
 
     @classmethod
     def start(cls) -> _ZygoteHandle:
@@ -122,18 +125,13 @@ class _ZygoteHandle:
         finally:
             theirs.close()
 
-    def spawn(self) -> tuple[int, int, int]:
-        """Fork a worker: (pid, write end of its request pipe, read end of its reply pipe)."""
+    def request(self) -> tuple[int, int]:
+        """Ask for a worker: (write end of its request pipe, read end of its reply pipe). Its pid comes
+        later (`answer`), in the order of the requests; its pipes can be used at once."""
         requests_r, requests_w = os.pipe()
         replies_r, replies_w = os.pipe()
         try:
             socket.send_fds(self.control, [b"S"], [requests_r, replies_w])
-            answer = b""
-            while len(answer) < 8:
-                chunk = self.control.recv(8 - len(answer))
-                if not chunk:
-                    raise ConnectionError("the zygote closed its control socket")
-                answer += chunk
         except BaseException:
             os.close(requests_w)
             os.close(replies_r)
@@ -141,8 +139,21 @@ class _ZygoteHandle:
         finally:
             os.close(requests_r)
             os.close(replies_w)
-        (pid,) = struct.unpack(">q", answer)
-        return pid, requests_w, replies_r
+        return requests_w, replies_r
+
+    def answer(self, *, wait: bool) -> int | None:
+        """The pid of the oldest worker asked for and not answered yet; None if `wait` is false and it
+        has not come. OSError if the zygote is gone or stuck."""
+        while len(self.answers) < 8:
+            if not wait and not select.select([self.control], [], [], 0)[0]:
+                return None  # (not MSG_DONTWAIT: a socket with a timeout would wait for that long)
+            chunk = self.control.recv(8 - len(self.answers))
+            if not chunk:
+                raise ConnectionError("the zygote closed its control socket")
+            self.answers += chunk
+        (pid,) = struct.unpack(">q", self.answers)
+        del self.answers[:]
+        return int(pid)
 
     def close(self) -> None:
         self.control.close()
@@ -158,25 +169,120 @@ class _Zygotes:
         self.handle: _ZygoteHandle | None = None
         self.worker_cpu = 0.0
         self._lock = threading.Lock()
+        self._unanswered: list[_Ticket] = []
+        """Workers asked of the current zygote whose pid has not been read yet, oldest first."""
+        self._exiting: list[tuple[int, bytearray]] = []
+        """Reply pipes of idle workers told to exit, with what was read of them: their exit status frame
+        is still to come (see `collect`)."""
+
+    def exiting(self, replies: int, buffer: bytearray) -> None:
+        """Take over the reply pipe of an idle worker whose request pipe was just closed."""
+        with self._lock:
+            self._exiting.append((replies, buffer))
+
+    def collect(self, *, wait: bool) -> None:
+        """Read the exit status (CPU seconds) of workers told to exit, and close their reply pipes.
+
+        `wait`: until each has exited (at most `SHUTDOWN_GRACE_S` each), else only what is there. Nothing
+        waits for an idle worker's exit at the end of a run (the process's teardown, wasmtime's memory
+        reservations included, takes milliseconds); its status is collected later, by the next pool's
+        first worker or by `worker_cpu_seconds`.
+        """
+        with self._lock:
+            pending, self._exiting = self._exiting, []
+        left = [(fd, buffer) for fd, buffer in pending if not _read_exit(fd, buffer, wait=wait)]
+        with self._lock:
+            self._exiting.extend(left)
 
     def prestart(self) -> None:
         with self._lock:
             if self.handle is None:
                 self.handle = _ZygoteHandle.start()
 
-    def spawn(self) -> tuple[int, int, int]:
+    def spawn(self) -> tuple[_Ticket, int, int]:
+        """Ask the zygote for a worker without waiting for the fork: (its ticket, the write end of its
+        request pipe, the read end of its reply pipe). A zygote that died is replaced (once)."""
+        self.collect(wait=False)
         with self._lock:
+            self._read_answers(wait=False)
             for attempt in range(2):
                 if self.handle is None:
                     self.handle = _ZygoteHandle.start()
                 try:
-                    return self.handle.spawn()
+                    requests, replies = self.handle.request()
                 except OSError:
-                    self.handle.close()
-                    self.handle = None
+                    self._drop_handle()
                     if attempt == 1:
                         raise
+                    continue
+                ticket = _Ticket()
+                self._unanswered.append(ticket)
+                return ticket, requests, replies
         raise AssertionError("unreachable")
+
+    def pid(self, ticket: _Ticket) -> int | None:
+        """The worker's pid, waiting for the zygote's answer if it has not been read; None if the zygote
+        died before answering (the worker's pipes then end: it is lost like a worker that died)."""
+        with self._lock:
+            while ticket.pid is None and ticket in self._unanswered:
+                self._read_answers(wait=True)
+        return ticket.pid
+
+    def _read_answers(self, *, wait: bool) -> None:
+        """Hand out the pids the zygote has answered (with `wait`: at least the next one). Holds the lock."""
+        while self._unanswered and self.handle is not None:
+            try:
+                pid = self.handle.answer(wait=wait)
+            except OSError:
+                self._drop_handle()
+                return
+            if pid is None:
+                return
+            self._unanswered.pop(0).pid = pid
+            wait = False
+
+    def _drop_handle(self) -> None:
+        """The zygote is gone or stuck: kill it; workers it had not answered for are lost."""
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+        self._unanswered.clear()
+
+
+def _read_exit(fd: int, buffer: bytearray, *, wait: bool) -> bool:
+    """Read an exiting worker's reply pipe up to its end; True (and the pipe closed) once it ended, its
+    CPU seconds added to the total. An idle worker has no replies left: its status frame comes next."""
+    deadline = time.monotonic() + SHUTDOWN_GRACE_S
+    while True:
+        if len(buffer) >= process_worker.STATUS.size:
+            mark, _, cpu = process_worker.STATUS.unpack_from(buffer)
+            if mark == process_worker.STATUS_MARK:
+                _ZYGOTES.worker_cpu += cpu
+            break
+        try:
+            chunk = os.read(fd, READ_CHUNK)
+        except BlockingIOError:
+            remaining = deadline - time.monotonic()
+            if not wait or remaining <= 0:
+                return False
+            select.select([fd], [], [], remaining)
+            continue
+        except OSError:
+            break
+        if not chunk:
+            break
+        buffer += chunk
+    os.close(fd)
+    return True
+
+
+class _Ticket:
+    """A worker asked of the zygote; `pid` is set once the zygote's answer is read."""
+
+    __slots__ = ("pid",)
+
+    def __init__(self) -> None:
+        self.pid: int | None = None
 
 
 _ZYGOTES = _Zygotes()
@@ -184,7 +290,9 @@ _ZYGOTES = _Zygotes()
 
 def worker_cpu_seconds() -> float:
     """CPU seconds used by this process's worker processes that have exited so far (for benchmarks: the
-    workers are the zygote's children, so this process's RUSAGE_CHILDREN does not include them)."""
+    workers are the zygote's children, so this process's RUSAGE_CHILDREN does not include them). Waits
+    for the workers that pools have told to exit."""
+    _ZYGOTES.collect(wait=True)
     return _ZYGOTES.worker_cpu
 
 
@@ -211,8 +319,8 @@ class _WorkerGoneError(Exception):
 class _Worker:
     """One worker process (a child of the zygote) and the two pipes of its protocol."""
 
-    def __init__(self, pid: int, requests: int, replies: int) -> None:
-        self.pid = pid
+    def __init__(self, ticket: _Ticket, requests: int, replies: int) -> None:
+        self._ticket = ticket
         self.returncode: int | None = None
         """The worker's exit code (negative: killed by that signal) once the zygote reported it."""
         self._requests: int | None = requests
@@ -235,6 +343,11 @@ class _Worker:
     @property
     def alive(self) -> bool:
         return not self._ended
+
+    @property
+    def pid(self) -> int | None:
+        """The worker's process id (None if its zygote died before forking it)."""
+        return self._ticket.pid if self._ticket.pid is not None else _ZYGOTES.pid(self._ticket)
 
     @classmethod
     async def start(cls, target: JobFunction) -> _Worker:
@@ -376,10 +489,15 @@ class _Worker:
         then sees the end and closes them)."""
         self._end()
         if not self._gone:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
+            self._signal_kill()
         if self.in_flight == 0:
             await self._finish(kill=True)
+
+    def _signal_kill(self) -> None:
+        pid = self.pid
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
     async def _finish(self, *, kill: bool) -> int | None:
         """Read up to the worker's end, then close its pipes. One task does it (two readers of one pipe
@@ -393,8 +511,7 @@ class _Worker:
             with anyio.CancelScope(shield=True):
                 for attempt in range(2):
                     if (kill or attempt) and not self._gone:
-                        with contextlib.suppress(ProcessLookupError):
-                            os.kill(self.pid, signal.SIGKILL)
+                        self._signal_kill()
                     with anyio.move_on_after(SHUTDOWN_GRACE_S):
                         await self._drain()
                     if self._gone:
@@ -410,6 +527,17 @@ class _Worker:
                 anyio.notify_closing(fd)  # wakes a task waiting on it (ClosedResourceError)
                 os.close(fd)
         self._requests = self._replies = None
+        self._end()
+
+    def leave(self) -> None:
+        """Close an idle worker's request pipe (it exits at its end) without waiting for it to go: its
+        reply pipe, where the zygote reports its exit, goes to `_ZYGOTES.collect`."""
+        if self._requests is not None:
+            os.close(self._requests)
+            self._requests = None
+        if self._replies is not None:
+            _ZYGOTES.exiting(self._replies, self._buffer)
+            self._replies = None
         self._end()
 
     async def stop(self) -> None:
@@ -456,7 +584,7 @@ class LocalProcessExecutor:
 
     def pids(self) -> list[int]:
         """Process ids of the live workers (for monitoring and tests)."""
-        return [worker.pid for worker in self._live if worker.alive]
+        return [pid for worker in self._live if worker.alive and (pid := worker.pid) is not None]
 
     async def play(self, job: MatchJob) -> MatchPlayed:
         async with self._limiter:
@@ -487,6 +615,25 @@ class LocalProcessExecutor:
         self._changed.set()
         self._changed = anyio.Event()
 
+    async def start(self, jobs: int) -> None:
+        """Start the workers for `jobs` concurrent jobs now rather than on demand (one per job, up to
+        `workers`), so that they start up (the fork, their first runtime) while the coordinator still
+        plans; asking the zygote does not wait for its forks. A worker that cannot start is left to the
+        first job that needs one to report."""
+        with contextlib.suppress(WorkerLostError):
+            while len(self._live) + self._starting < min(jobs, self._workers):
+                self._live.append(await self._start_worker())
+
+    async def _start_worker(self) -> _Worker:
+        self._starting += 1
+        try:
+            worker = await _Worker.start(self._target)
+        finally:
+            self._starting -= 1
+            self._notify()
+        self.started += 1
+        return worker
+
     async def _pick(self) -> _Worker:
         """An idle worker, else a new one (up to `workers`), else the least loaded one with room."""
         while True:
@@ -498,14 +645,8 @@ class LocalProcessExecutor:
             if idle:
                 return idle[0]
             if len(self._live) + self._starting < self._workers:
-                self._starting += 1
-                try:
-                    worker = await _Worker.start(self._target)
-                finally:
-                    self._starting -= 1
-                    self._notify()
+                worker = await self._start_worker()
                 self._live.append(worker)
-                self.started += 1
                 return worker
             room = [w for w in self._live if w.alive and w.in_flight < self._depth]
             if room:
@@ -517,8 +658,17 @@ class LocalProcessExecutor:
         return await self._pick()
 
     async def aclose(self) -> None:
+        """Let idle workers go (they exit at once; nothing waits for that), and stop the others: a worker
+        still playing (a cancelled run) gets `SHUTDOWN_GRACE_S` to finish before it is killed."""
         workers, self._live = list(self._live), []
-        with anyio.CancelScope(shield=True):
-            async with anyio.create_task_group() as group:
-                for worker in workers:
-                    group.start_soon(worker.stop)
+        busy = []
+        for worker in workers:
+            if worker.in_flight == 0 and worker.alive:
+                worker.leave()
+            else:
+                busy.append(worker)
+        if busy:
+            with anyio.CancelScope(shield=True):
+                async with anyio.create_task_group() as group:
+                    for worker in busy:
+                        group.start_soon(worker.stop)
