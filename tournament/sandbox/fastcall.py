@@ -50,10 +50,17 @@ try:
     _SET_DEADLINE = ctypes.PYFUNCTYPE(None)(("wasmtime_context_set_epoch_deadline", _DLL))
     _VAL = _ffi.wasmtime_component_val_t
     _VAL_DELETE = _ffi.wasmtime_component_val_delete
+    _VAL_CLONE = _ffi.wasmtime_component_val_clone
     _ERROR_POINTER = ctypes.POINTER(_ffi.wasmtime_error_t)
     _VALUE_OFFSET = _VAL.of.offset
     _RECORD_KIND = _ffi.WASMTIME_COMPONENT_RECORD.value
     _U64_KIND = _ffi.WASMTIME_COMPONENT_U64.value
+    _OPTION_KIND = _ffi.WASMTIME_COMPONENT_OPTION.value
+    _NUMBERS = {
+        _ffi.WASMTIME_COMPONENT_U32.value: (ctypes.c_uint32, 0, 2**32 - 1),
+        _ffi.WASMTIME_COMPONENT_S32.value: (ctypes.c_int32, -(2**31), 2**31 - 1),
+    }
+    """Number kinds a round result's fields may have: the C type and the range it holds."""
     _AVAILABLE = True
 except (ImportError, AttributeError):  # pragma: no cover - depends on the installed wasmtime
     _AVAILABLE = False
@@ -85,12 +92,16 @@ def fast_path_available() -> bool:
     return _AVAILABLE
 
 
+ROUND_FIELDS = ("my-move", "their-move", "my-payoff", "their-payoff")
+"""The contract's `round-result` fields, in the order of a `RoundKey`."""
+
+
 def round_record(key: RoundKey | None) -> Record | None:
     """The wasmtime-py value of `option<round-result>` for a key (used to lower, and by the stock path)."""
     if key is None:
         return None
     record = Record()
-    for name, value in zip(("my-move", "their-move", "my-payoff", "their-payoff"), key, strict=True):
+    for name, value in zip(ROUND_FIELDS, key, strict=True):
         setattr(record, name, value)
     return record
 
@@ -136,6 +147,8 @@ class ComponentCalls:
         self._setups: dict[Hashable, tuple[Any, ctypes.c_uint64, ctypes.c_uint64]] = {}
         """Lowered `begin` arguments by shape, with views of their `seed` and `opponent` fields."""
         self._exports: tuple[Component, Any, Any] | None = None
+        self._round_template: tuple[Any, list[tuple[Any, bool, int, int]]] | tuple[()] | None = None
+        """`some(round-result)` lowered once, cloned by `lower` (see `_make_round_template`)."""
 
     def exports(self, component: Component) -> tuple[Any, Any]:
         """`begin`'s and `next-move`'s export indices, looked up once on the component itself: such an
@@ -226,10 +239,66 @@ class ComponentCalls:
             _raise(error)
 
     def lower(self, store: wasmtime.Store, key: RoundKey | None) -> Any:
-        """A new C value for a round result; the caller owns it (see `keep`)."""
+        """A new C value for a round result; the caller owns it (see `keep`).
+
+        wasmtime-py's converter reflects over the type at every value (about 100 us, paid per component
+        for each cell of the payoff table in every worker): a round result with both moves is instead a
+        clone of one value lowered that way, with its four numbers written in place (a few us).
+        """
+        if key is not None and key[0] is not None and key[1] is not None:
+            value = self._cloned(store, key)
+            if value is not None:
+                return value
         value = _VAL()
         self._move_param.convert_to_c(store, round_record(key), ctypes.pointer(value))
         return value
+
+    def _cloned(self, store: wasmtime.Store, key: RoundKey) -> Any:
+        """`key` lowered as a clone of the round template; None when the template does not fit it."""
+        if self._round_template is None:
+            self._round_template = self._make_round_template(store)
+        if not self._round_template:
+            return None
+        template, fields = self._round_template
+        for number, (_, _, low, high) in zip(key, fields, strict=True):
+            if number is None or not low <= number <= high:
+                return None
+        value = _VAL()
+        _VAL_CLONE(ctypes.byref(template), ctypes.byref(value))
+        entries = value.of.option.contents.of.record.data
+        for index, (number, (kind, option, _, _)) in enumerate(zip(key, fields, strict=True)):
+            slot = entries[index].val
+            if option:
+                slot = slot.of.option.contents
+            kind.from_address(ctypes.addressof(slot.of)).value = number
+        return value
+
+    def _make_round_template(
+        self, store: wasmtime.Store
+    ) -> tuple[Any, list[tuple[Any, bool, int, int]]] | tuple[()]:
+        """`some(round-result)` lowered by wasmtime-py, with each field's number type (inside an option or
+        not) in the contract's field order; () when the type is not that shape (every key is then lowered
+        by wasmtime-py)."""
+        value = _VAL()
+        self._move_param.convert_to_c(store, round_record((0, 0, 0, 0)), ctypes.pointer(value))
+        fields: list[tuple[Any, bool, int, int]] = []
+        if value.kind == _OPTION_KIND and value.of.option:
+            payload = value.of.option.contents
+            if payload.kind == _RECORD_KIND and payload.of.record.size == len(ROUND_FIELDS):
+                for index, name in enumerate(ROUND_FIELDS):
+                    entry = payload.of.record.data[index]
+                    slot, option = entry.val, False
+                    if slot.kind == _OPTION_KIND and slot.of.option:
+                        slot, option = slot.of.option.contents, True
+                    number = _NUMBERS.get(slot.kind)
+                    if ctypes.string_at(entry.name.data, entry.name.size) != name.encode() or number is None:
+                        break
+                    fields.append((number[0], option, number[1], number[2]))
+        if len(fields) != len(ROUND_FIELDS):
+            _VAL_DELETE(ctypes.byref(value))
+            return ()
+        self._values.append(value)
+        return value, fields
 
     def keep(self, key: RoundKey | None, value: Any) -> bool:
         """Keep a lowered value for every later call; False when the cache is full (free it yourself)."""
@@ -266,6 +335,7 @@ class ComponentCalls:
         self.lowered.clear()
         self._addresses.clear()
         self._tables.clear()
+        self._round_template = None
         for value in self._values:
             _VAL_DELETE(ctypes.byref(value))
         self._values.clear()
