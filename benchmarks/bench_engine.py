@@ -41,19 +41,24 @@ REPO = Path(__file__).resolve().parents[1]
 BUILD = REPO / "strategies" / "build"
 
 
-def _median_us(run: Callable[[], None], calls: int, repeats: int) -> tuple[float, float]:
-    """Median microseconds per call: (wall clock, CPU time of this thread).
+def _medians_us(
+    runs: dict[str, Callable[[], None]], calls: int, repeats: int
+) -> dict[str, tuple[float, float]]:
+    """Median microseconds per call of each path: (wall clock, CPU time of this thread).
 
-    The CPU figure is what the host spends per call; on a shared machine the wall clock also counts time
-    the process waited for a core.
+    The paths take turns, one run each per repeat, so a slow spell of the (shared, virtual) machine hits
+    every path alike instead of all the repeats of one. The CPU figure is what the host spends per call;
+    on a shared machine the wall clock also counts time the process waited for a core.
     """
-    wall, cpu = [], []
+    wall: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.thread_time()
-        run()
-        cpu.append((time.thread_time() - start_cpu) / calls * 1e6)
-        wall.append((time.perf_counter() - start) / calls * 1e6)
-    return statistics.median(wall), statistics.median(cpu)
+        for name, run in runs.items():
+            start, start_cpu = time.perf_counter(), time.thread_time()
+            run()
+            cpu[name].append((time.thread_time() - start_cpu) / calls * 1e6)
+            wall[name].append((time.perf_counter() - start) / calls * 1e6)
+    return {name: (statistics.median(wall[name]), statistics.median(cpu[name])) for name in runs}
 
 
 def bench_call_overhead(calls: int, repeats: int) -> dict[str, tuple[float, float]]:
@@ -62,7 +67,6 @@ def bench_call_overhead(calls: int, repeats: int) -> dict[str, tuple[float, floa
     limits = SandboxLimits()
     last = RoundRecord(0, 1, 2, -1, 1)
     record = round_record((1, 2, -1, 1))
-    results: dict[str, tuple[float, float]] = {}
     with SandboxRuntime(limits.stack_bytes) as runtime:
         runtime.prepare(data)
         component = runtime.component(content_hash(data))
@@ -125,12 +129,18 @@ def bench_call_overhead(calls: int, repeats: int) -> dict[str, tuple[float, floa
             for _ in range(calls):
                 fast_call(key, limits.fuel_per_move, 100)
 
-        results["stock Func.__call__ (+ fuel, deadline)"] = _median_us(stock, calls, repeats)
-        results["engine fast call (NextMoveCall)"] = _median_us(fast_only, calls, repeats)
-        results["engine player, stock path"] = _median_us(player_loop(stock_player), calls, repeats)
-        results["engine player, fast path"] = _median_us(player_loop(fast_player), calls, repeats)
-        results["engine player, fast path, keyed"] = _median_us(player_keyed(fast_player), calls, repeats)
-        results["engine player, move function"] = _median_us(player_mover(fast_player), calls, repeats)
+        results = _medians_us(
+            {
+                "stock Func.__call__ (+ fuel, deadline)": stock,
+                "engine fast call (NextMoveCall)": fast_only,
+                "engine player, stock path": player_loop(stock_player),
+                "engine player, fast path": player_loop(fast_player),
+                "engine player, fast path, keyed": player_keyed(fast_player),
+                "engine player, move function": player_mover(fast_player),
+            },
+            calls,
+            repeats,
+        )
         for player in (stock_player, fast_player):
             player.close()
     return results
