@@ -272,7 +272,8 @@ def _bind(session: Session, column: Column[Any], value: Any) -> Any:
     """`value` as Core would bind it for `column` (e.g. a UTC timestamp as SQLite's naive text)."""
     if value is None:
         return None
-    process = column.type._cached_bind_processor(session.get_bind().dialect)
+    dialect = session.get_bind().dialect
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
     return value if process is None else process(value)
 
 
@@ -285,7 +286,7 @@ def _typed(
     dialect = session.get_bind().dialect
     codes = [entry[1] for entry in result.cursor.description]
     processors = [
-        column.type._cached_result_processor(dialect, code)
+        column.type.dialect_impl(dialect).result_processor(dialect, code)
         for column, code in zip(columns, codes, strict=True)
     ]
     if not any(processors):
