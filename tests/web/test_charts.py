@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import itertools
+import math
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tournament.web.charts import MAX_POINTS, Series, line_chart, nice_ticks
 
 
 @given(st.floats(-1e6, 1e6, allow_nan=False), st.floats(0, 1e6, allow_nan=False), st.integers(2, 8))
+@example(low=-1e-05, span=10001.0, count=2)  # the first tick once landed above `low` (step 10,000)
+@example(low=1.0, span=1e-06, count=2)  # steps below 1e-6
 def test_ticks_cover_the_range_in_round_steps(low: float, span: float, count: int) -> None:
     ticks = nice_ticks(low, low + span, count)
     assert ticks[0] <= low + 1e-6
     assert ticks[-1] >= low + span - 1e-6
-    steps = {round(b - a, 6) for a, b in itertools.pairwise(ticks)}
-    assert len(steps) <= 1
+    steps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert all(math.isclose(step, steps[0], rel_tol=1e-6, abs_tol=1e-9) for step in steps)
 
 
 def test_long_series_are_thinned_but_keep_both_ends() -> None:

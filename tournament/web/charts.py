@@ -59,7 +59,12 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     raw = (high - low) / count
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
-    first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
+    first, last = math.floor(low / step), math.ceil(high / step)
+    # The divisions may land a hair below or above a whole number: drop a tick that lies wholly outside.
+    if round((first + 1) * step, 10) <= low:
+        first += 1
+    if round((last - 1) * step, 10) >= high:
+        last -= 1
     return [round(index * step, 10) for index in range(first, last + 1)]
 
 
