@@ -6,13 +6,23 @@ import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import astuple
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from tournament.persistence import Database, list_strategies, open_database
+from tournament.persistence import (
+    Database,
+    MatchPlan,
+    create_tournament,
+    iter_export_rows,
+    list_matches,
+    list_strategies,
+    open_database,
+    record_match,
+)
 from tournament.persistence.database import (
     create_database_engine,
     current_revision,
@@ -20,8 +30,10 @@ from tournament.persistence.database import (
     migrate_schema,
 )
 from tournament.persistence.models import Base
+from tournament.rules.forfeits import ForfeitReason
+from tournament.rules.records import RoundRecord
 
-from .conftest import fake_component, write_manifest
+from .conftest import add_strategy, fake_component, score_of, scripted_rounds, write_manifest
 
 REPO = Path(__file__).resolve().parents[2]
 TABLES = {
@@ -147,3 +159,74 @@ def test_sqlite_connections_use_wal_and_foreign_keys(tmp_path: Path) -> None:
     finally:
         db.close()
     assert (tmp_path / "nested" / "folder" / "t.db").exists()
+
+
+def _exported(database: Database, tournament_id: int) -> list[tuple[object, ...]]:
+    with database.sessions() as session:
+        return [astuple(row) for row in iter_export_rows(session, tournament_id)]
+
+
+def _rounds_sql(database: Database) -> str:
+    with database.engine.connect() as connection:
+        return str(
+            connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'rounds'").scalar_one()
+        )
+
+
+def test_rounds_recorded_at_0003_survive_the_rebuild_without_rowid_and_back(db_url: str) -> None:
+    """0004 rebuilds SQLite's `rounds` as WITHOUT ROWID (a no-op on PostgreSQL): rows survive both ways."""
+    engine = create_database_engine(db_url)
+    try:
+        migrate_schema(engine, "0003")
+    finally:
+        engine.dispose()
+    database = open_database(db_url, migrate=False)
+    try:
+        players = [add_strategy(database, name) for name in ("alpha", "beta")]
+        alpha, beta = (player.version_id for player in players)
+        plans = [MatchPlan(position, 0, alpha, beta, seed=position) for position in range(3)]
+        with database.sessions.begin() as session:
+            tournament_id = create_tournament(
+                session, game="rps", rounds=6, repetitions=1, seed=1, noise=0.1, config={},
+                engine_version="0.1.0", participants=players, matches=plans,
+            )  # fmt: skip
+            match_ids = [match.match_id for match in list_matches(session, tournament_id)]
+            rounds = [
+                *scripted_rounds(4),
+                RoundRecord(4, 1, 2, 1, -1, noise_a=True, fuel_a=3, fuel_b=4),
+                RoundRecord(5, None, 0, -1, 1, forfeit_a=ForfeitReason.TRAP, fuel_b=2**40),
+            ]
+            for match_id in match_ids[:2]:
+                record_match(
+                    session, match_id, score=score_of(rounds), rounds=rounds,
+                    first_forfeits=(("trap", "unreachable"), (None, None)), logs=[("a", 5, "bye")],
+                )  # fmt: skip
+        before = _exported(database, tournament_id)
+        assert len(before) == 12
+        sqlite = database.dialect == "sqlite"
+        if sqlite:
+            assert "WITHOUT ROWID" not in _rounds_sql(database)
+
+        migrate_schema(database.engine)
+        assert _exported(database, tournament_id) == before
+        if sqlite:
+            assert "WITHOUT ROWID" in _rounds_sql(database)
+        with database.sessions.begin() as session:
+            forfeits = (("trap", "unreachable"), (None, None))
+            record_match(
+                session, match_ids[2], score=score_of(rounds), rounds=rounds, first_forfeits=forfeits
+            )
+        # The rebuilt table keeps its foreign key: deleting a match still deletes its rounds.
+        with database.engine.begin() as connection:
+            connection.execute(text("DELETE FROM matches WHERE id = :id"), {"id": match_ids[0]})
+        remaining = _exported(database, tournament_id)
+        assert remaining == [row for row in before if row[0] != match_ids[0]] + [
+            (match_ids[2], *row[1:]) for row in before[:6]
+        ]
+
+        migrate_schema(database.engine, "0003", direction="downgrade")
+        assert _exported(database, tournament_id) == remaining
+        if sqlite:
+            assert "WITHOUT ROWID" not in _rounds_sql(database)
+    finally:
+        database.close()

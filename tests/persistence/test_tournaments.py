@@ -31,6 +31,7 @@ from tournament.persistence import (
     set_status,
 )
 from tournament.persistence.models import Match, MatchLog, Round
+from tournament.persistence.tournaments import MAX_CHUNK_ROWS, fail_match, reset_failed_matches
 from tournament.rules.forfeits import ForfeitReason
 from tournament.rules.records import RoundLog, RoundRecord, RoundRow
 from tournament.rules.scoring import MatchOutcome
@@ -218,7 +219,7 @@ _REASONS = st.none() | st.sampled_from(list(ForfeitReason))
 @st.composite
 def round_logs(draw: st.DrawFn) -> RoundLog:
     """Rounds mixing plain ones with noisy and forfeited ones, in any order (storage binds them apart)."""
-    count = draw(st.integers(1, 12))
+    count = draw(st.integers(0, 12))
     rows: list[RoundRow] = []
     for index in range(count):
         forfeit_a, forfeit_b = draw(_REASONS), draw(_REASONS)
@@ -249,15 +250,59 @@ def test_recorded_rounds_read_back_exactly_whatever_their_mix(
     play(database, list_matches_ids(database, tournament_id)[0], rounds)
     with database.sessions() as session:
         stored = [(row.round, *astuple(row)[5:]) for row in iter_export_rows(session, tournament_id)]
-    assert stored == [
-        (
-            *row[:7],
-            None if row[7] is None else row[7].value,
-            None if row[8] is None else row[8].value,
-            *row[9:],
-        )
-        for row in rounds.rows
+    assert stored == [_stored(row) for row in rounds.rows]
+
+
+def _stored(row: RoundRow) -> tuple[object, ...]:
+    """A round as the export reads it back (forfeit reasons by value)."""
+    return (
+        *row[:7],
+        None if row[7] is None else row[7].value,
+        None if row[8] is None else row[8].value,
+        *row[9:],
+    )
+
+
+def _made_round(index: int, kind: str) -> RoundRow:
+    """Round `index` of a match whose rounds are all plain, all other (noisy or forfeited), mixed, or
+    all forfeited by A (a column of other rows that is all NULL)."""
+    if kind == "forfeits":
+        return (index, None, 1, -1, 1, False, False, ForfeitReason.FUEL, None, 0, 7)
+    other = kind == "other" or (kind == "mixed" and index % 7 == 3)
+    if not other:
+        return (index, index % 3, 1, index % 5 - 2, 2 - index % 5, False, False, None, None, index, 10**12)
+    if index % 2:
+        return (index, None, 2, -1, 1, False, index % 4 == 1, ForfeitReason.TRAP, None, 0, 5)
+    return (index, 0, 1, 0, 0, True, False, None, None, 2**40 + index, index)
+
+
+def test_rounds_crossing_insert_chunk_boundaries_read_back_exactly(
+    database: Database, trio: list[StrategyVersionInfo]
+) -> None:
+    chunk = MAX_CHUNK_ROWS
+    sizes = (1, chunk, chunk + 1, 2 * chunk + 1)
+    cases = [*((size, kind) for kind in ("plain", "other", "mixed") for size in sizes), (0, "plain")]
+    cases += [(1, "forfeits"), (chunk + 1, "forfeits")]
+    plans = [
+        MatchPlan(position, 0, trio[position % 2].version_id, trio[2].version_id, seed=position)
+        for position in range(len(cases) + 1)
     ]
+    tournament_id = new_tournament(database, trio, plans=plans)
+    logs = [[_made_round(index, kind) for index in range(size)] for size, kind in cases]
+    # Exactly one chunk of plain rounds with one other round after them.
+    logs.append([*(_made_round(index, "plain") for index in range(chunk)), _made_round(chunk, "other")])
+    match_ids = list_matches_ids(database, tournament_id)
+    with database.sessions.begin() as session:
+        for match_id, rows in zip(match_ids, logs, strict=True):
+            rounds = RoundLog(rows)
+            record_match(session, match_id, score=score_of(rounds), rounds=rounds, first_forfeits=NO_FORFEITS)
+    with database.sessions() as session:
+        stored: dict[int, list[tuple[object, ...]]] = {match_id: [] for match_id in match_ids}
+        for row in iter_export_rows(session, tournament_id):
+            stored[row.match_id].append((row.round, *astuple(row)[5:]))
+        assert match_counts(session, tournament_id) == (len(logs), len(logs))
+    for match_id, rows in zip(match_ids, logs, strict=True):
+        assert stored[match_id] == [_stored(row) for row in rows]
 
 
 def list_matches_ids(database: Database, tournament_id: int) -> list[int]:
@@ -292,35 +337,39 @@ def test_a_failed_recording_leaves_the_match_pending_and_empty(
     assert _rows(database, Round, 1) == 3
 
 
-def test_a_resumed_partial_match_is_cleaned_and_recorded_again(
+def test_a_failed_match_made_pending_again_records_cleanly(
     database: Database, trio: list[StrategyVersionInfo]
 ) -> None:
-    new_tournament(database, trio)
-    # Simulate a crash that left rows of match 1 behind while the match stayed pending.
+    tournament_id = new_tournament(database, trio)
     with database.sessions.begin() as session:
-        session.add_all(
-            [
-                Round(
-                    match_id=1,
-                    round=i,
-                    move_a=2,
-                    move_b=2,
-                    payoff_a=0,
-                    payoff_b=0,
-                    noise_a=False,
-                    noise_b=False,
-                    fuel_a=0,
-                    fuel_b=0,
-                )
-                for i in range(7)
-            ]
-        )
-        session.add(MatchLog(match_id=1, player="a", round=0, message="stale"))
+        assert fail_match(session, 1, "worker process died twice")
+    assert _rows(database, Round, 1) == 0
+    with database.sessions.begin() as session:
+        assert reset_failed_matches(session, tournament_id) == 1
     play(database, 1, scripted_rounds(4), logs=[("b", 1, "fresh")])
     with database.sessions() as session:
-        exported = [row for row in iter_export_rows(session, 1) if row.match_id == 1]
+        exported = [row for row in iter_export_rows(session, tournament_id) if row.match_id == 1]
         assert [(row.round, row.move_a) for row in exported] == [(0, 0), (1, 1), (2, 2), (3, 0)]
         assert match_logs(session, 1) == [("b", 1, "fresh")]
+
+
+def test_rows_a_pending_match_cannot_have_fail_its_recording_instead_of_counting(
+    database: Database, trio: list[StrategyVersionInfo]
+) -> None:
+    # Rounds are only written with the flip to 'finished', so a pending match has none; rows forced in
+    # behind the engine's back make the recording fail whole rather than be mixed into the match.
+    new_tournament(database, trio)
+    with database.sessions.begin() as session:
+        stray = Round(
+            match_id=1, round=2, move_a=2, move_b=2, payoff_a=0, payoff_b=0, noise_a=False,
+            noise_b=False, fuel_a=0, fuel_b=0,
+        )  # fmt: skip
+        session.add(stray)
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+        play(database, 1, scripted_rounds(4))
+    assert _rows(database, Round, 1) == 1
+    with database.sessions() as session:
+        assert session.get_one(Match, 1).status == "pending"
 
 
 def test_meeting_history_sees_both_seat_orders_from_the_asker_side(database: Database) -> None:

@@ -292,9 +292,14 @@ class Match(Base):
 
 
 class Round(Base):
-    """One played round; the primary key orders rounds within their match."""
+    """One played round; the primary key orders rounds within their match.
+
+    On SQLite the table is WITHOUT ROWID (migration 0004): clustered on its primary key, a round is one
+    b-tree insert instead of two (table and key index), and a match's rounds are read in one range scan.
+    """
 
     __tablename__ = "rounds"
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     match_id: Mapped[int] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"), primary_key=True)
     round: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
