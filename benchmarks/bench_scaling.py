@@ -7,6 +7,10 @@ process) and of its worker processes show where the time goes: with 2 cores, eve
 spends recording and unpickling is a second the workers cannot play. The CPU seconds also give the ratio
 two otherwise idle cores would allow, which a busy neighbour on a shared machine distorts less.
 
+Every run is measured twice, alternating: cold (no worker pool: a fresh runtime or freshly forked workers,
+what a one-shot `tournament run` pays) and warm (one `WorkerPool` kept across the timed runs after an
+untimed run with it, as the scheduler daemon does: the previous run's runtime or worker processes).
+
 Run: `.venv/bin/python -m benchmarks.bench_scaling [--quick] [--rounds N] [--repeats N]` after `make setup`.
 """
 
@@ -24,6 +28,7 @@ from pathlib import Path
 
 from benchmarks.fields import ChildSampler, open_bench_database, rps_field
 from tournament.orchestration.executors.local import worker_cpu_seconds
+from tournament.orchestration.executors.pool import WorkerPool
 from tournament.persistence.database import Database
 from tournament.services.tournaments import TournamentRequest, create_tournament, run_tournament
 
@@ -33,6 +38,7 @@ FIELD_SIZE = 16
 @dataclass(frozen=True, slots=True)
 class Run:
     workers: int
+    warm: bool
     seconds: float
     rounds: int
     coordinator_cpu: float
@@ -56,23 +62,46 @@ def _workers_cpu() -> float:
     return _cpu(resource.RUSAGE_CHILDREN) + worker_cpu_seconds()
 
 
-def timed_run(db: Database, names: list[str], rounds: int, workers: int, cache: Path) -> Run:
-    """Create and run one round robin; wall time covers `run_tournament` only (worker start-up included)."""
+def _live_cpu(pids: list[int]) -> dict[int, float]:
+    """CPU seconds so far of live processes (Linux `/proc`): pooled workers outlive the run, so their
+    exit status, where `_workers_cpu` finds a worker's CPU, does not come after it."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
+def timed_run(
+    db: Database, names: list[str], rounds: int, workers: int, cache: Path, pool: WorkerPool | None = None
+) -> Run:
+    """Create and run one round robin; wall time covers `run_tournament` only (worker start-up included,
+    or with a `pool`, taking its warm workers)."""
     tournament_id = create_tournament(
         db, TournamentRequest(game="rps", rounds=rounds, seed=1, strategies=names)
     )
     self_cpu, children_cpu = _cpu(resource.RUSAGE_SELF), _workers_cpu()
+    pooled = _live_cpu(pool.idle_worker_pids()) if pool is not None else {}
     with ChildSampler(os.getpid()) as sampler:
         start = time.perf_counter()
-        run_tournament(db, tournament_id, workers=workers, cache_dir=cache)
+        run_tournament(db, tournament_id, workers=workers, cache_dir=cache, pool=pool)
         seconds = time.perf_counter() - start
     matches = len(names) * (len(names) - 1) // 2
+    still_pooled = _live_cpu(pool.idle_worker_pids()) if pool is not None else {}
+    workers_cpu = _workers_cpu() - children_cpu
+    workers_cpu += sum(cpu - pooled.get(pid, 0.0) for pid, cpu in still_pooled.items())
     return Run(
         workers=workers,
+        warm=pool is not None,
         seconds=seconds,
         rounds=matches * rounds,
         coordinator_cpu=_cpu(resource.RUSAGE_SELF) - self_cpu,
-        workers_cpu=_workers_cpu() - children_cpu,
+        workers_cpu=workers_cpu,
         worker_peak_mib=max(sampler.workers.peaks.values(), default=0.0),
     )
 
@@ -96,26 +125,31 @@ def main() -> None:
     print(
         "persisted; wall time of run_tournament (worker start-up included); CPU seconds per process group\n"
     )
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, WorkerPool() as pool:
         db = open_bench_database(Path(tmp))
         cache = Path(tmp) / "artifacts"
         try:
             names = rps_field(db, FIELD_SIZE)
             timed_run(db, names, 1, 1, cache)  # compiles every component into the cache, untimed
+            for workers in (1, 2):
+                timed_run(db, names, 1, workers, cache, pool)  # warms the pool up, untimed
             runs: list[Run] = []
             for repeat in range(repeats):
                 for workers in (1, 2):
-                    run = timed_run(db, names, rounds, workers, cache)
-                    runs.append(run)
-                    print(
-                        f"   run {repeat + 1}, {workers} worker(s): {run.rate:8.0f} rounds/s "
-                        f"{run.seconds:6.2f} s  "
-                        f"cpu: coordinator {run.coordinator_cpu:5.2f} s, workers {run.workers_cpu:5.2f} s"
-                        f"  worker peak {run.worker_peak_mib:3.0f} MiB  load {os.getloadavg()[0]:4.1f}",
-                        flush=True,
-                    )
+                    for warm in (None, pool):
+                        run = timed_run(db, names, rounds, workers, cache, warm)
+                        runs.append(run)
+                        print(
+                            f"   run {repeat + 1}, {workers} worker(s){', warm' if run.warm else ''}: "
+                            f"{run.rate:8.0f} rounds/s {run.seconds:6.2f} s  "
+                            f"cpu: coordinator {run.coordinator_cpu:5.2f} s, workers {run.workers_cpu:5.2f} s"
+                            f"  worker peak {run.worker_peak_mib:3.0f} MiB  load {os.getloadavg()[0]:4.1f}",
+                            flush=True,
+                        )
         finally:
             db.close()
+    warm_medians = {w: statistics.median(r.rate for r in runs if r.workers == w and r.warm) for w in (1, 2)}
+    runs = [r for r in runs if not r.warm]
     medians = {w: statistics.median(r.rate for r in runs if r.workers == w) for w in (1, 2)}
     print(f"\n   median, 1 worker:  {medians[1]:8.0f} rounds/s")
     print(
@@ -128,6 +162,13 @@ def main() -> None:
         f"   from CPU seconds alone (what two otherwise idle cores would allow): {one / two:.2f}x "
         f"(1 worker {one:.2f} s of CPU; 2 workers max(coordinator, all / 2) = {two:.2f} s)"
     )
+    print(f"\n   warm (worker pool kept across runs), median, 1 worker:  {warm_medians[1]:8.0f} rounds/s")
+    print(
+        f"   warm (worker pool kept across runs), median, 2 workers: {warm_medians[2]:8.0f} rounds/s   "
+        f"2 workers / 1 worker = {warm_medians[2] / warm_medians[1]:.2f}x"
+    )
+    for workers in (1, 2):
+        print(f"   warm / cold, {workers} worker(s): {warm_medians[workers] / medians[workers]:.2f}x")
 
 
 def cpu_bound_seconds(run: Run) -> float:

@@ -33,7 +33,9 @@ class EpochTicker:
         self.sequence = 0
 
     def start(self) -> None:
+        """Start ticking (again, after `stop`: a pooled runtime's ticker rests between runs)."""
         if self._thread is None:
+            self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="epoch-ticker", daemon=True)
             self._thread.start()
 

@@ -4,6 +4,9 @@ Time comes from an injected clock and the pause between polls from an injected w
 loop on a controlled clock. Each run plays in its own thread (``run_tournament`` runs its own anyio event
 loop there), so a long tournament never delays another schedule's slot. Several schedulers may share a
 database: slots are claimed by compare-and-set and runs by their lease, so nothing starts twice.
+
+While ``serve`` loops, every run borrows from one `WorkerPool`, so a run starts with the sandbox runtimes
+and worker processes the previous runs left warm instead of building its own.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from tournament.orchestration.executors.pool import WorkerPool
 from tournament.persistence import schedules as schedule_repo
 from tournament.persistence.database import Database
 from tournament.persistence.models import utcnow
@@ -36,10 +40,14 @@ creator (`tournament run`, another scheduler) is presumably about to start it.""
 
 
 def play_tournament(
-    db: Database, tournament_id: int, workers: int | None, executor: str | None
+    db: Database,
+    tournament_id: int,
+    workers: int | None,
+    executor: str | None,
+    pool: WorkerPool | None = None,
 ) -> TournamentInfo:
     """The production runner: ``run_tournament`` under its lease (a resume when matches were played)."""
-    return run_tournament(db, tournament_id, workers=workers, executor=executor)
+    return run_tournament(db, tournament_id, workers=workers, executor=executor, pool=pool)
 
 
 @dataclass
@@ -51,7 +59,8 @@ class Scheduler:
     clock: Clock = utcnow
     wait: Callable[[float], object] | None = None
     """Pauses between polls (default: until the poll interval passes or ``stop`` is called)."""
-    play: Play = play_tournament
+    play: Play | None = None
+    """Runs one tournament (None: `play_tournament`, with the worker pool of ``serve`` while it loops)."""
     find_resumable: FindResumable = resumable_tournaments
     resume_every: timedelta = RESUME_EVERY
     abandoned_after: timedelta = ABANDONED_AFTER
@@ -59,6 +68,7 @@ class Scheduler:
     _runs: dict[int, threading.Thread] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _next_sweep: datetime | None = field(default=None, init=False)
+    _pool: WorkerPool | None = field(default=None, init=False)
     failures: int = field(default=0, init=False)
     """Runs that ended failed or raised, for an exit status."""
 
@@ -129,7 +139,10 @@ class Scheduler:
 
     def _play(self, tournament_id: int, workers: int | None, executor: str | None) -> None:
         try:
-            info = self.play(self.db, tournament_id, workers, executor)
+            if self.play is None:
+                info = play_tournament(self.db, tournament_id, workers, executor, self._pool)
+            else:
+                info = self.play(self.db, tournament_id, workers, executor)
         except TournamentBusyError as error:
             self.log(f"skipped tournament {tournament_id}: {error}")
         except Exception as error:
@@ -167,17 +180,23 @@ class Scheduler:
         they end or ``stop`` is called).
 
         An error in one pass (the database unreachable for a while...) is logged and the next pass tries
-        again: a long-running scheduler must outlive one bad moment.
+        again: a long-running scheduler must outlive one bad moment. The runs started meanwhile share one
+        worker pool, closed when the loop ends (runs still going then let their workers go at their end).
         """
         wait = self.wait or self._stop.wait
-        while not self.stopping:
+        with WorkerPool() as pool:
+            self._pool = pool
             try:
-                self.tick()
-            except Exception as error:
-                reason = str(error).splitlines()[0] if str(error) else ""
-                self.log(f"error: {type(error).__name__}: {reason}")
-            if once:
-                break
-            wait(poll)
-        if once:
-            self.wait_for_runs(until_stopped=True)
+                while not self.stopping:
+                    try:
+                        self.tick()
+                    except Exception as error:
+                        reason = str(error).splitlines()[0] if str(error) else ""
+                        self.log(f"error: {type(error).__name__}: {reason}")
+                    if once:
+                        break
+                    wait(poll)
+                if once:
+                    self.wait_for_runs(until_stopped=True)
+            finally:
+                self._pool = None

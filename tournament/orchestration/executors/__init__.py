@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tournament.orchestration.executors.base import ComponentSource, MatchExecutor, WorkerLostError
 from tournament.sandbox.runtime import SandboxRuntime
+
+if TYPE_CHECKING:
+    from tournament.orchestration.executors.pool import WorkerPool
 
 __all__ = [
     "ComponentSource",
@@ -48,13 +52,17 @@ def open_executor(
     runtime: SandboxRuntime | None,
     cache_dir: Path | None,
     components: ComponentSource,
+    pool: WorkerPool | None = None,
 ) -> MatchExecutor:
     """The executor for `spec`; `workers` is the number of local processes or of Dask jobs in flight
     (for Dask, 0 means one per worker thread of the cluster).
 
     `runtime` plays in-process (one local worker: required then, unused otherwise); `cache_dir` is where
     local workers find compiled components (jobs carry it); `components` serves component bytes by hash
-    to remote workers.
+    to remote workers. `pool` (a long-lived host's, see `executors.pool`) lends local workers warm from
+    earlier runs and takes them back at `aclose`; an in-process run's `runtime` is then one leased from
+    the same pool by the caller (`WorkerPool.lease_runtime`), since the caller also prepares components
+    with it. Without a pool every run starts cold.
     """
     address = check_executor_spec(spec)
     if address is not None:
@@ -67,7 +75,7 @@ def open_executor(
         if runtime is None:
             raise ValueError("an in-process executor needs a sandbox runtime")
         return InProcessExecutor(runtime)
-    return LocalProcessExecutor(workers)
+    return LocalProcessExecutor(workers, pool=pool)
 
 
 def prestart_local_workers() -> None:
