@@ -25,3 +25,11 @@ def play_or_abort(job: MatchJob) -> MatchPlayed:
         once.unlink()
         os.abort()
     return execute_in_worker(job)
+
+
+def threads_then_play(job: MatchJob) -> tuple[list[str], MatchPlayed]:
+    """The names of the worker's threads when the job arrived, then the job played as usual."""
+    import threading
+
+    names = [thread.name for thread in threading.enumerate()]
+    return names, execute_in_worker(job)

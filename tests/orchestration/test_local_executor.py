@@ -9,7 +9,8 @@ import anyio
 import pytest
 
 from tests.orchestration.conftest import JobFactory
-from tests.orchestration.faults import FAULTS_ENV, play_or_abort
+from tests.orchestration.faults import FAULTS_ENV, play_or_abort, threads_then_play
+from tournament.orchestration import jobs as jobs_module
 from tournament.orchestration.executors import (
     UnknownExecutorError,
     check_executor_spec,
@@ -17,6 +18,7 @@ from tournament.orchestration.executors import (
 )
 from tournament.orchestration.executors.base import WorkerLostError
 from tournament.orchestration.executors.local import InProcessExecutor, LocalProcessExecutor
+from tournament.orchestration.executors.process_worker import IDLE_AFTER_S
 from tournament.orchestration.jobs import MatchJob
 from tournament.orchestration.match import MatchPlayed
 from tournament.orchestration.runner import run_chains
@@ -186,3 +188,45 @@ def _alive(pid: int) -> bool:
     from tournament.services.run_lease import process_alive
 
     return process_alive(pid)
+
+
+def test_an_idle_worker_rests_its_epoch_ticker_and_the_next_job_restarts_it(
+    make_job: JobFactory, runtime: SandboxRuntime
+) -> None:
+    """A pooled worker may wait hours for its next run: its ticker would wake it 100 times a second."""
+    jobs = [make_job(index, a, b) for index, (a, b) in enumerate(PAIRS[:3])]
+    expected = anyio.run(_play_all, InProcessExecutor(runtime), jobs)
+
+    async def main() -> list[tuple[list[str], MatchPlayed]]:
+        executor = LocalProcessExecutor(1, target=threads_then_play, depth=1)  # type: ignore[arg-type]
+        try:
+            first = await executor.play(jobs[0])
+            second = await executor.play(jobs[1])  # sent at once: the worker had no time to rest
+            await anyio.sleep(IDLE_AFTER_S * 6)
+            third = await executor.play(jobs[2])
+        finally:
+            await executor.aclose()
+        return [first, second, third]  # type: ignore[list-item]
+
+    (before_first, *_), (before_second, second), (before_third, third) = anyio.run(main)
+    assert "epoch-ticker" not in before_first  # no runtime yet
+    assert "epoch-ticker" in before_second
+    assert "epoch-ticker" not in before_third
+    assert [second, third] == expected[1:]
+
+
+def test_idle_tasks_run_once_at_the_next_idle_moment() -> None:
+    ran: list[str] = []
+
+    def task() -> None:
+        ran.append("closed")
+
+    def broken() -> None:
+        raise OSError("gone")
+
+    jobs_module.when_idle(broken)
+    jobs_module.when_idle(task)
+    jobs_module.when_idle(task)
+    jobs_module.worker_idle()
+    jobs_module.worker_idle()
+    assert ran == ["closed"]

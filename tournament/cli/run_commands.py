@@ -46,7 +46,7 @@ def play_and_report(
 
     with database.sessions() as session:
         done, total = tournament_repo.match_counts(session, tournament_id)
-    prepare_workers(workers, executor)  # before the progress bar's thread
+    prepare_workers(workers, executor, database)  # before the progress bar's thread
     try:
         with MatchProgress(total, done) as advance:
             final = run_tournament(

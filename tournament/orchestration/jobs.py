@@ -9,6 +9,8 @@ load components it does not play.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +52,9 @@ class MatchJob:
     cache_dir: str | None = None
     allow_wasi: bool = False
     """The organizer admits WASI components (no files or network; output captured; non-deterministic)."""
+    record: Callable[[MatchPlayed], MatchPlayed] | None = None
+    """Stores the played match where it was played and returns what the worker replies (a picklable
+    callable from the layer that owns storage); None: the worker replies with the whole match."""
 
 
 def execute(job: MatchJob, runtime: SandboxRuntime) -> MatchPlayed:
@@ -78,14 +83,39 @@ def _player(job: MatchJob, seat: Seat, runtime: SandboxRuntime, moves: tuple[str
 
 
 _runtimes: dict[tuple[int, str | None], SandboxRuntime] = {}
-"""This worker process's runtimes (one per engine setting); the only process-wide state, by necessity."""
+"""This worker process's runtimes (one per engine setting); process-wide state, by necessity."""
+_idle_tasks: list[Callable[[], None]] = []
+"""What this worker process does the next time it waits for a job (see `worker_idle`)."""
+
+
+def when_idle(task: Callable[[], None]) -> None:
+    """Run `task` the next time this worker process waits for a job, not during the job: for work no
+    match should wait for (closing a database it no longer writes to checkpoints it)."""
+    if task not in _idle_tasks:
+        _idle_tasks.append(task)
+
+
+def worker_idle() -> None:
+    """What a worker process does when its next job is late: the tasks left for then, and resting its
+    runtimes' epoch tickers, which would wake it 100 times a second while a pooled worker waits for
+    the next run (they start again with the next job)."""
+    tasks = list(_idle_tasks)
+    _idle_tasks.clear()
+    for task in tasks:
+        with contextlib.suppress(Exception):
+            task()
+    for runtime in _runtimes.values():
+        runtime.ticker.stop()
 
 
 def execute_in_worker(job: MatchJob) -> MatchPlayed:
-    """Entry point for worker processes: reuse this process's runtime across jobs."""
+    """Entry point for worker processes: reuse this process's runtime across jobs; record the match
+    here when the job says how."""
     key = (job.limits.stack_bytes, job.cache_dir)
     runtime = _runtimes.get(key)
     if runtime is None:
         runtime = SandboxRuntime(job.limits.stack_bytes, Path(job.cache_dir) if job.cache_dir else None)
         _runtimes[key] = runtime
-    return execute(job, runtime)
+    runtime.ticker.start()  # if it rested (a no-op when it ticks)
+    played = execute(job, runtime)
+    return played if job.record is None else job.record(played)

@@ -16,7 +16,6 @@ from pathlib import Path
 import anyio
 import anyio.lowlevel
 import anyio.to_thread
-from sqlalchemy.orm import Session
 
 from tournament import ENGINE_VERSION
 from tournament.orchestration.executors import (
@@ -26,12 +25,12 @@ from tournament.orchestration.executors import (
     open_executor,
     prestart_local_workers,
 )
-from tournament.orchestration.executors.local import InProcessExecutor, LocalProcessExecutor
+from tournament.orchestration.executors.local import InProcessExecutor, LocalProcessExecutor, zygote_pid
+from tournament.orchestration.executors.pool import WorkerPool
 from tournament.orchestration.jobs import MatchJob, Seat
 from tournament.orchestration.match import MatchPlayed
 from tournament.orchestration.pairing import round_robin
 from tournament.orchestration.runner import run_chains
-from tournament.persistence import audit as audit_repo
 from tournament.persistence import strategies as strategy_repo
 from tournament.persistence import tournaments as tournament_repo
 from tournament.persistence.database import Database
@@ -46,6 +45,7 @@ from tournament.sandbox.errors import BadComponentError
 from tournament.sandbox.limits import SandboxLimits
 from tournament.sandbox.runtime import SandboxRuntime
 from tournament.services.errors import InvalidRequestError, LeaseLostError
+from tournament.services.recording import RecordInWorker, record_played, workers_can_record
 from tournament.services.runs import RunLease, claim_run
 
 MAX_ROUNDS = 1_000_000
@@ -147,13 +147,22 @@ def create_tournament(db: Database, request: TournamentRequest) -> int:
 
 
 ProgressCallback = Callable[[MatchInfo, MatchPlayed], None]
+"""Called on the event loop once a match is recorded. Its score and first forfeits are always there; its
+rounds and logs are empty when the worker process that played it recorded it (local worker processes
+do): read them from the database."""
 
 
-def prepare_workers(workers: int | None, executor: str | None) -> None:
+def prepare_workers(workers: int | None, executor: str | None, db: Database | None = None) -> None:
     """Get local worker processes ready to start while this process is single-threaded, so that each
     worker costs a fork rather than a fresh interpreter; a no-op for in-process and Dask runs. A caller
-    about to start threads of its own (a progress bar) calls it first; `run_tournament` calls it too."""
+    about to start threads of its own (a progress bar) calls it first; `run_tournament` calls it too.
+
+    `db`: the run's database. Its pooled connections are closed before the zygote is forked, so that the
+    workers may open the file themselves to record their matches (see `workers_may_open`).
+    """
     if check_executor_spec(executor) is None and (workers or os.cpu_count() or 1) > 1:
+        if db is not None and zygote_pid() is None:
+            db.close()
         prestart_local_workers()
 
 
@@ -173,6 +182,7 @@ def run_tournament(
     executor: str | None = None,
     on_match: ProgressCallback | None = None,
     cache_dir: Path | None = None,
+    pool: WorkerPool | None = None,
 ) -> TournamentInfo:
     """Play the tournament's pending and failed matches under its run lease, recording each one.
 
@@ -181,7 +191,8 @@ def run_tournament(
     match is recorded, 'cancelled' after `tournament cancel`, else 'failed' with the reason (matches whose
     worker died twice; resuming plays them again). A failure of the engine itself marks it failed and is
     raised. `workers`: local processes (default: one per core) or Dask jobs in flight; `executor`: see
-    `orchestration.executors.open_executor`.
+    `orchestration.executors.open_executor`; `pool`: a long-lived host's warm runtimes and worker
+    processes (`orchestration.executors.pool`), which the run borrows and gives back (None: a cold start).
     """
     check_executor(executor)
     with db.sessions() as session:
@@ -193,8 +204,8 @@ def run_tournament(
         return get_tournament(db, tournament_id)
     run = _Run(db, info, lease, on_match, cache_dir)  # what a run reads from `info` never changes
     try:
-        prepare_workers(workers, executor)
-        anyio.run(run.play, executor, workers)
+        prepare_workers(workers, executor, db)
+        anyio.run(run.play, executor, workers, pool)
     except BaseException as error:
         cause = _unwrap(error)
         reason = "interrupted (SIGINT)" if isinstance(cause, KeyboardInterrupt) else str(cause)
@@ -227,14 +238,18 @@ class _Run:
         self.db, self.info, self.lease, self.on_match, self.cache_dir = db, info, lease, on_match, cache_dir
         self.failures: list[str] = []
 
-    async def play(self, spec: str | None, workers: int | None) -> None:
+    async def play(self, spec: str | None, workers: int | None, pool: WorkerPool | None = None) -> None:
         limits = SandboxLimits.from_dict(dict(self.info.config["limits"]))
         local = spec is None or spec == "local"
         count = (workers or os.cpu_count() or 1) if local else (workers or 0)
         runtime: SandboxRuntime | None = None
         rejected: dict[str, str] = {}
         if not local or count <= 1 or not _all_compiled(self.info, limits, self.cache_dir):
-            runtime = SandboxRuntime(limits.stack_bytes, self.cache_dir)
+            runtime = (
+                SandboxRuntime(limits.stack_bytes, self.cache_dir)
+                if pool is None
+                else pool.lease_runtime(limits.stack_bytes, self.cache_dir)
+            )
         try:
             async with anyio.create_task_group() as group:
                 group.start_soon(self.lease.keep_alive, group.cancel_scope.cancel)
@@ -245,13 +260,16 @@ class _Run:
                 chains = _chains(pending, independent=independent)
                 executor = open_executor(
                     spec, workers=count, runtime=runtime, cache_dir=self.cache_dir,
-                    components=_component_source(self.db),
+                    components=_component_source(self.db), pool=pool,
                 )  # fmt: skip
                 if isinstance(executor, LocalProcessExecutor):
                     await executor.start(len(chains))
                 if runtime is not None:
                     rejected = await _prepare_participants(self.db, self.info, runtime)
-                planner = _JobPlanner(self.db, self.info, limits, rejected, self.cache_dir)
+                in_workers = isinstance(executor, LocalProcessExecutor) and workers_can_record(self.db)
+                planner = _JobPlanner(
+                    self.db, self.info, limits, rejected, self.cache_dir, record_in_workers=in_workers
+                )
                 recorder = _Recorder(
                     self.db,
                     self.on_match,
@@ -265,7 +283,7 @@ class _Run:
                             chains,
                             executor=executor,
                             build_job=planner.job,
-                            on_done=recorder.record,
+                            on_done=self._recorded_by_worker if in_workers else recorder.record,
                             on_failed=self._failed,
                             should_stop=lambda: self.lease.cancel_requested,
                         )
@@ -275,8 +293,15 @@ class _Run:
                     recorder.close()
                 group.cancel_scope.cancel()
         finally:
-            if runtime is not None:
+            if runtime is not None and pool is not None:
+                pool.return_runtime(runtime)
+            elif runtime is not None:
                 runtime.close()
+
+    def _recorded_by_worker(self, match: MatchInfo, played: MatchPlayed) -> None:
+        """A match its worker has recorded (its reply comes after the commit): report it."""
+        if self.on_match is not None:
+            self.on_match(match, played)
 
     def _failed(self, match: MatchInfo, error: str) -> None:
         with self.db.sessions.begin() as session:
@@ -396,8 +421,11 @@ class _JobPlanner:
         limits: SandboxLimits,
         rejected: dict[str, str],
         cache_dir: Path | None,
+        *,
+        record_in_workers: bool = False,
     ) -> None:
         self.db, self.info, self.limits, self.rejected, self.cache_dir = db, info, limits, rejected, cache_dir
+        self.record_in_workers = record_in_workers
         self._versions = {p.version_id: p for p in info.participants}
 
     def job(self, match: MatchInfo) -> MatchJob:
@@ -429,6 +457,7 @@ class _JobPlanner:
             ),
             cache_dir=str(self.cache_dir) if self.cache_dir else None,
             allow_wasi=bool(self.info.config.get("allow_wasi", False)),
+            record=RecordInWorker(self.db.url, match) if self.record_in_workers else None,
         )
 
     def _history(self, match: MatchInfo) -> tuple[RoundRecord, ...]:
@@ -508,54 +537,10 @@ class _Recorder:
     def _write(self, batch: Sequence[_Played]) -> None:
         with self.db.sessions.begin() as session:
             for match, played, _ in batch:
-                _record(session, match, played)
+                record_played(session, match, played)
 
 
 _Played = tuple[MatchInfo, MatchPlayed, anyio.Event]
-
-
-def _record(session: Session, match: MatchInfo, played: MatchPlayed) -> None:
-    forfeits = tuple(
-        (None, None) if f is None else (str(f.reason), f.detail)
-        for f in (played.first_forfeit_a, played.first_forfeit_b)
-    )
-    tournament_repo.record_match(
-        session,
-        match.match_id,
-        score=played.score,
-        rounds=played.rounds,
-        first_forfeits=(forfeits[0], forfeits[1]),
-        logs=played.logs,
-    )
-    _audit_forfeits(session, match, played)
-
-
-def _audit_forfeits(session: Session, match: MatchInfo, played: MatchPlayed) -> None:
-    """One 'forfeit' audit event per player that forfeited in the match (its first forfeit's reason)."""
-    sides = (
-        ("a", match.version_a_id, played.first_forfeit_a, played.score.forfeits_a, match.strategy_b),
-        ("b", match.version_b_id, played.first_forfeit_b, played.score.forfeits_b, match.strategy_a),
-    )
-    for side, version_id, forfeit, count, opponent in sides:
-        if forfeit is None:
-            continue
-        reasons = (r.forfeit_a if side == "a" else r.forfeit_b for r in played.rounds)
-        first_round = next((index for index, reason in enumerate(reasons) if reason is not None), None)
-        audit_repo.record_event(
-            session,
-            "forfeit",
-            "engine",
-            version_id=version_id,
-            match_id=match.match_id,
-            detail={
-                "tournament_id": match.tournament_id,
-                "opponent": opponent,
-                "reason": str(forfeit.reason),
-                "detail": forfeit.detail,
-                "round": first_round,
-                "forfeited_rounds": count,
-            },
-        )
 
 
 def tournament_standings(db: Database, tournament_id: int) -> list[Standing]:

@@ -8,23 +8,31 @@ next job starts a fresh process. Workers keep their sandbox runtime and compiled
 Workers are forked by a zygote (see `process_worker` for why and for its fork-safety rules), so a new
 worker costs a fork instead of an interpreter start and the engine's imports; the zygote lives as long as
 this process and serves every pool in it.
+
+A long-lived host passes a `WorkerPool` (see `executors.pool`): an executor then takes idle workers from
+it before forking and hands its idle ones back at the end of the run, so the next run starts with warm
+workers (their runtime built, their components loaded). Each run has its own event loop, so what the pool
+keeps of a worker (`IdleWorker`) holds no anyio primitive; a run rebuilds those when it adopts one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import pickle
 import select
 import signal
 import socket
+import stat
 import struct
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import cast
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import anyio
 import anyio.lowlevel
@@ -34,6 +42,9 @@ from tournament.orchestration.executors.base import WorkerLostError
 from tournament.orchestration.jobs import MatchJob, execute, execute_in_worker
 from tournament.orchestration.match import MatchPlayed
 from tournament.sandbox.runtime import SandboxRuntime
+
+if TYPE_CHECKING:
+    from tournament.orchestration.executors.pool import WorkerPool
 
 JobFunction = Callable[[MatchJob], MatchPlayed]
 SHUTDOWN_GRACE_S = 5.0
@@ -90,6 +101,47 @@ def _single_threaded() -> bool:
         return False
 
 
+_PRELOADED_LAYERS = ("rules", "sandbox", "orchestration", "persistence", "services")
+"""The layers whose objects jobs carry or workers use: a zygote started afresh imports what this process
+has imported of them (a forked one has it all already). Interfaces (CLI, HTTP, web) never reach workers."""
+
+
+def _preload() -> list[str]:
+    prefixes = tuple(f"tournament.{layer}" for layer in _PRELOADED_LAYERS)
+    return sorted(name for name in list(sys.modules) if name.startswith(prefixes))
+
+
+def _open_files() -> frozenset[tuple[int, int]]:
+    """(device, inode) of every regular file this process has open (Linux; elsewhere none are known)."""
+    found = set()
+    with contextlib.suppress(OSError):
+        for name in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError, ValueError):
+                info = os.fstat(int(name))
+                if stat.S_ISREG(info.st_mode):
+                    found.add((info.st_dev, info.st_ino))
+    return frozenset(found)
+
+
+def workers_may_open(path: Path) -> bool:
+    """Whether local worker processes may open the SQLite database at `path` themselves.
+
+    Not if their zygote was forked while this process had the file open: SQLite keeps each open file's
+    lock state in process memory (one record per inode, shared by every connection to it), and the fork
+    copied that record with descriptors the zygote then closed, so a worker's connection would trust
+    locks it does not hold. A zygote started afresh, or forked before the file was opened, is safe.
+    Starts the zygote if there is none.
+    """
+    try:
+        info = path.stat()
+    except OSError:
+        return False
+    with contextlib.suppress(OSError):
+        _ZYGOTES.prestart()
+    handle = _ZYGOTES.handle
+    return handle is not None and (info.st_dev, info.st_ino) not in handle.inherited_files
+
+
 class _ZygoteHandle:
     """The coordinator's end of its zygote (see `process_worker`): one per process, restarted if it died."""
 
@@ -98,6 +150,8 @@ class _ZygoteHandle:
         self.forked = process is None
         self.answers = bytearray()
         """The part of the next pid answer read so far."""
+        self.inherited_files: frozenset[tuple[int, int]] = frozenset()
+        """(device, inode) of the files this process had open when it forked the zygote."""
 
     @classmethod
     def start(cls) -> _ZygoteHandle:
@@ -106,13 +160,16 @@ class _ZygoteHandle:
         parent = os.getpid()
         try:
             if _single_threaded():
+                inherited = _open_files()
                 pid = os.fork()
                 if pid == 0:
                     process_worker.zygote_main(theirs.fileno(), parent, forked=True)
-                return cls(ours, pid, None)
+                handle = cls(ours, pid, None)
+                handle.inherited_files = inherited
+                return handle
             process = subprocess.Popen(
                 [sys.executable, "-u", "-m", process_worker.__name__, "--zygote", str(theirs.fileno()),
-                 str(parent)],
+                 str(parent), ",".join(_preload())],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -308,6 +365,56 @@ def prestart_zygote() -> None:
     _ZYGOTES.prestart()
 
 
+def _settings() -> tuple[list[str], dict[str, str], str]:
+    """What a new worker is told before its first job (its settings never change afterwards)."""
+    return list(sys.path), dict(os.environ), os.getcwd()
+
+
+def worker_kind(target: JobFunction) -> bytes:
+    """Which workers can serve a run started now: those that run `target` with this process's current
+    `sys.path`, environment and working directory (a pooled worker keeps those of when it started)."""
+    data = pickle.dumps((target, _settings()), protocol=pickle.HIGHEST_PROTOCOL)
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+class IdleWorker:
+    """An idle worker process between runs: only what outlives a run's event loop (its ticket, its two
+    pipes and what was read of its reply pipe); `_Worker.adopt` rebuilds the rest in the next run."""
+
+    __slots__ = ("buffer", "kind", "replies", "requests", "runs", "ticket")
+
+    def __init__(
+        self, ticket: _Ticket, requests: int, replies: int, buffer: bytearray, kind: bytes, runs: int
+    ) -> None:
+        self.ticket, self.requests, self.replies, self.buffer = ticket, requests, replies, buffer
+        self.kind = kind
+        """`worker_kind` of the settings and job function it was started with."""
+        self.runs = runs
+        """Runs it has served (a long-lived host retires it after so many: see `WorkerPool`)."""
+
+    @property
+    def pid(self) -> int | None:
+        return self.ticket.pid if self.ticket.pid is not None else _ZYGOTES.pid(self.ticket)
+
+    def poll(self) -> bool:
+        """Whether it is still alive, without waiting: an idle worker's reply pipe is empty until it dies
+        (then the zygote's status frame or EOF is there)."""
+        try:
+            chunk = os.read(self.replies, READ_CHUNK)
+        except BlockingIOError:
+            return True
+        except OSError:
+            chunk = b""
+        self.buffer += chunk
+        return False
+
+    def leave(self) -> None:
+        """Close its request pipe (it exits at its end); its exit status is collected later, like that of
+        any idle worker let go at the end of a run (`_Zygotes.collect`)."""
+        os.close(self.requests)
+        _ZYGOTES.exiting(self.replies, self.buffer)
+
+
 class _NotStartedError(Exception):
     """The worker died before it read this job: the job was never played and goes to another worker."""
 
@@ -319,8 +426,10 @@ class _WorkerGoneError(Exception):
 class _Worker:
     """One worker process (a child of the zygote) and the two pipes of its protocol."""
 
-    def __init__(self, ticket: _Ticket, requests: int, replies: int) -> None:
+    def __init__(self, ticket: _Ticket, requests: int, replies: int, kind: bytes, *, runs: int = 0) -> None:
         self._ticket = ticket
+        self.kind = kind
+        self.runs = runs
         self.returncode: int | None = None
         """The worker's exit code (negative: killed by that signal) once the zygote reported it."""
         self._requests: int | None = requests
@@ -350,13 +459,13 @@ class _Worker:
         return self._ticket.pid if self._ticket.pid is not None else _ZYGOTES.pid(self._ticket)
 
     @classmethod
-    async def start(cls, target: JobFunction) -> _Worker:
+    async def start(cls, target: JobFunction, kind: bytes) -> _Worker:
         try:
-            worker = cls(*_ZYGOTES.spawn())
+            worker = cls(*_ZYGOTES.spawn(), kind)
         except OSError as error:
             raise WorkerLostError(f"could not start a worker process ({error})") from None
         try:
-            await worker._send((list(sys.path), dict(os.environ), os.getcwd()))
+            await worker._send(_settings())
             await worker._send(target)
         except OSError:
             with anyio.CancelScope(shield=True):
@@ -366,6 +475,23 @@ class _Worker:
             await worker.kill()
             raise
         return worker
+
+    @classmethod
+    def adopt(cls, idle: IdleWorker) -> _Worker:
+        """A pooled worker, for this run's event loop."""
+        worker = cls(idle.ticket, idle.requests, idle.replies, idle.kind, runs=idle.runs)
+        worker._buffer = idle.buffer
+        return worker
+
+    def detach(self) -> IdleWorker:
+        """Hand an idle, live worker's process over (to a pool): this object no longer owns its pipes."""
+        if self.in_flight or self._ended or self._requests is None or self._replies is None:
+            raise RuntimeError("only an idle, live worker can be detached")
+        idle = IdleWorker(self._ticket, self._requests, self._replies, self._buffer, self.kind, self.runs + 1)
+        self._requests = self._replies = None
+        self._buffer = bytearray()
+        self._end()
+        return idle
 
     async def _send(self, value: object) -> None:
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
@@ -550,7 +676,8 @@ class _Worker:
 
 
 class LocalProcessExecutor:
-    """A pool of `workers` local processes, started on demand and reused across matches.
+    """A pool of `workers` local processes, started on demand (or taken from `pool`) and reused across
+    matches.
 
     Each worker is sent up to `depth` jobs at a time: the next job waits in its pipe while it plays the
     current one, so a worker never idles between matches waiting for the coordinator (which may be
@@ -558,11 +685,17 @@ class LocalProcessExecutor:
     (WorkerLostError) and is replaced by a fresh process; the jobs queued behind that one were never
     read, so they go to another worker without counting as an attempt. `target` is the function a
     worker runs per job (its module must be importable by the workers); the default plays the match
-    with the worker's own sandbox runtime.
+    with the worker's own sandbox runtime. With a `pool`, idle workers come from it first and go back to
+    it at `aclose`.
     """
 
     def __init__(
-        self, workers: int, *, target: JobFunction = execute_in_worker, depth: int = PIPELINE_DEPTH
+        self,
+        workers: int,
+        *,
+        target: JobFunction = execute_in_worker,
+        depth: int = PIPELINE_DEPTH,
+        pool: WorkerPool | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
@@ -571,12 +704,15 @@ class LocalProcessExecutor:
         self._workers = workers
         self._depth = depth
         self._target = target
+        self._pool = pool
         self._limiter = anyio.CapacityLimiter(workers * depth)
         self._live: list[_Worker] = []
         self._starting = 0
         self._changed = anyio.Event()
         self.started = 0
         """Worker processes started so far (a replaced worker counts again)."""
+        self.reused = 0
+        """Workers taken from the pool so far instead of started."""
 
     @property
     def slots(self) -> int:
@@ -625,9 +761,13 @@ class LocalProcessExecutor:
                 self._live.append(await self._start_worker())
 
     async def _start_worker(self) -> _Worker:
+        kind = b"" if self._pool is None else worker_kind(self._target)
+        if self._pool is not None and (idle := self._pool.take_worker(kind)) is not None:
+            self.reused += 1
+            return _Worker.adopt(idle)
         self._starting += 1
         try:
-            worker = await _Worker.start(self._target)
+            worker = await _Worker.start(self._target, kind)
         finally:
             self._starting -= 1
             self._notify()
@@ -658,13 +798,17 @@ class LocalProcessExecutor:
         return await self._pick()
 
     async def aclose(self) -> None:
-        """Let idle workers go (they exit at once; nothing waits for that), and stop the others: a worker
-        still playing (a cancelled run) gets `SHUTDOWN_GRACE_S` to finish before it is killed."""
+        """Hand idle workers to the pool, or let them go (they exit at once; nothing waits for that), and
+        stop the others: a worker still playing (a cancelled run) gets `SHUTDOWN_GRACE_S` to finish
+        before it is killed."""
         workers, self._live = list(self._live), []
         busy = []
         for worker in workers:
             if worker.in_flight == 0 and worker.alive:
-                worker.leave()
+                if self._pool is not None and worker.poll():
+                    self._pool.keep_worker(worker.detach())
+                else:
+                    worker.leave()
             else:
                 busy.append(worker)
         if busy:

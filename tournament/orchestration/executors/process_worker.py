@@ -36,13 +36,16 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import importlib
 import os
 import pickle
+import select
 import selectors
 import signal
 import socket
 import struct
 import sys
+from collections.abc import Sequence
 from typing import IO, Any
 
 HEADER = struct.Struct(">Q")
@@ -50,6 +53,9 @@ STATUS = struct.Struct(">Qqd")
 STATUS_MARK = 2**64 - 1
 """A frame length no pickle has: the zygote's notice that the worker died, then its exit code and the CPU
 seconds it used."""
+IDLE_AFTER_S = 0.05
+"""How long a worker waits for its next job before it does its idle tasks: longer than a coordinator
+takes to send the next job of a run, shorter than the gap between two runs."""
 WORKER_NAME = b"match-worker"
 """The workers' process name (``/proc/PID/comm``), so tools and tests can tell them apart."""
 _PR_SET_NAME = 15
@@ -65,15 +71,20 @@ def send(stream: IO[bytes], value: object) -> None:
 
 
 def receive(stream: IO[bytes]) -> Any:
-    """Read one framed pickle; raises EOFError when the coordinator closed the pipe."""
-    header = stream.read(HEADER.size)
-    if len(header) < HEADER.size:
-        raise EOFError
-    (length,) = HEADER.unpack(header)
-    data = stream.read(length)
-    if len(data) < length:
-        raise EOFError
-    return pickle.loads(data)
+    """Read one framed pickle; raises EOFError when the coordinator closed the pipe. The stream may be
+    unbuffered (a read then returns what the pipe holds, possibly less than asked)."""
+    (length,) = HEADER.unpack(_read_exactly(stream, HEADER.size))
+    return pickle.loads(_read_exactly(stream, length))
+
+
+def _read_exactly(stream: IO[bytes], size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = stream.read(size - len(data))
+        if not chunk:
+            raise EOFError
+        data += chunk
+    return data
 
 
 def _prctl(option: int, value: int | bytes) -> None:
@@ -97,7 +108,11 @@ def _result(target: Any, job: object) -> tuple[bool, object]:
 
 
 def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
-    """The job loop: first the coordinator's settings, then the job function, then jobs until EOF."""
+    """The job loop: first the coordinator's settings, then the job function, then jobs until EOF.
+
+    `requests` must be unbuffered: whether the next job is there is asked of the pipe itself. A worker
+    that waited `IDLE_AFTER_S` for its next job does its idle tasks (`jobs.worker_idle`) first.
+    """
     try:
         path, environment, cwd = receive(requests)
         sys.path[:] = path
@@ -105,7 +120,11 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
         os.environ.update(environment)
         os.chdir(cwd)
         target = receive(requests)
+        from tournament.orchestration.jobs import worker_idle
+
         while True:
+            if not select.select([requests], [], [], IDLE_AFTER_S)[0]:
+                worker_idle()
             job = receive(requests)
             ok, value = _result(target, job)
             try:
@@ -122,7 +141,7 @@ def _worker(requests_fd: int, replies_fd: int, zygote: int) -> None:
     try:
         _die_with_parent(zygote)
         _prctl(_PR_SET_NAME, WORKER_NAME)
-        with open(requests_fd, "rb") as requests, open(replies_fd, "wb") as replies:
+        with open(requests_fd, "rb", buffering=0) as requests, open(replies_fd, "wb") as replies:
             serve(requests, replies)
     except BaseException:
         code = 1
@@ -196,8 +215,13 @@ class _Zygote:
             os.close(fd)
 
 
-def zygote_main(control_fd: int, parent: int, *, forked: bool) -> None:
-    """Serve fork requests on `control_fd` until the coordinator closes it; never returns."""
+def zygote_main(control_fd: int, parent: int, *, forked: bool, preload: Sequence[str] = ()) -> None:
+    """Serve fork requests on `control_fd` until the coordinator closes it; never returns.
+
+    `preload`: modules a zygote started afresh imports first, so that its workers have what a forked
+    zygote inherits (the coordinator's modules; jobs may carry objects of any of them) instead of each
+    worker importing them for its first job.
+    """
     code = 0
     try:
         _die_with_parent(parent)
@@ -212,6 +236,9 @@ def zygote_main(control_fd: int, parent: int, *, forked: bool) -> None:
             os.closerange(low + 1, high)
         if forked:
             gc.freeze()
+        for module in preload:
+            with contextlib.suppress(Exception):
+                importlib.import_module(module)
         from tournament.orchestration import jobs
 
         jobs._runtimes.clear()  # an inherited runtime's epoch ticker thread did not survive the fork
@@ -227,10 +254,14 @@ def zygote_main(control_fd: int, parent: int, *, forked: bool) -> None:
 
 
 def main() -> None:
-    """``--zygote CONTROL_FD PARENT_PID``: the zygote as a fresh interpreter (see the module docstring)."""
-    if sys.argv[1:2] != ["--zygote"] or len(sys.argv) != 4:
-        raise SystemExit("usage: python -m tournament.orchestration.executors.process_worker --zygote FD PID")
-    zygote_main(int(sys.argv[2]), int(sys.argv[3]), forked=False)
+    """``--zygote CONTROL_FD PARENT_PID [MODULE,...]``: the zygote as a fresh interpreter (see the module
+    docstring), importing the given modules first."""
+    if sys.argv[1:2] != ["--zygote"] or len(sys.argv) not in (4, 5):
+        raise SystemExit(
+            "usage: python -m tournament.orchestration.executors.process_worker --zygote FD PID [MODULES]"
+        )
+    preload = sys.argv[4].split(",") if len(sys.argv) == 5 and sys.argv[4] else []
+    zygote_main(int(sys.argv[2]), int(sys.argv[3]), forked=False, preload=preload)
 
 
 if __name__ == "__main__":
