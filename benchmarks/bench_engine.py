@@ -6,8 +6,8 @@
    the worker's own entry point), then a full round robin, every round persisted to SQLite, in rounds
    per second, with 1 worker and with one worker per core, through the real service path (create + run
    on a fresh database), next to the Axelrod library's in-process rate for the same IPD field
-   (`bench_axelrod.py`, in its own venv; skipped with a message if it cannot be installed). Each run is
-   measured cold (no worker pool: what a one-shot `tournament run` pays) and warm (one `WorkerPool` for
+   (`bench_axelrod.py`, in its own venv; skipped with a message if it cannot be installed), measured
+   right before and right after ours and compared with the mean of the two. Each run is measured cold (no worker pool: what a one-shot `tournament run` pays) and warm (one `WorkerPool` for
    all the timed runs, as the scheduler daemon keeps), the two alternating run by run.
 
 Run: `.venv/bin/python benchmarks/bench_engine.py [--quick]` after `make setup`.
@@ -26,7 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tournament.rules.records import RoundRecord
 from tournament.sandbox.artifacts import content_hash
@@ -281,6 +281,20 @@ def bench_tournament_cold_warm(
     )
 
 
+def _axelrod(runs: int, rounds: int, into: list[dict[str, Any]]) -> str | None:
+    """Measure Axelrod's rates (its medians of `runs`) into `into`; the reason if it cannot be measured.
+
+    Axelrod is measured right before and right after our persisted runs, and compared with the mean of
+    the two: the machine's speed drifts from minute to minute (Axelrod's rate has varied 1.7x within ten
+    minutes), and a baseline taken on one side of our runs only would favour or penalise them by chance.
+    """
+    try:
+        into.append(bench_axelrod.measure(runs, rounds))
+    except bench_axelrod.AxelrodUnavailableError as error:
+        return str(error)
+    return None
+
+
 IPD_FIELD = [
     "alternator", "cooperator", "defector", "grudger", "suspicious-tit-for-tat", "tit-for-tat",
     "tit-for-two-tats", "win-stay-lose-shift",
@@ -328,6 +342,8 @@ def main() -> None:
     print("   every round persisted to SQLite:")
     with contextlib.redirect_stdout(io.StringIO()):
         bench_tournament("ipd", IPD_FIELD, rounds, 1)  # warm-up: imports, artifact cache
+    axelrod_runs: list[dict[str, Any]] = []
+    axelrod_error = _axelrod(runs, rounds, axelrod_runs)  # before ours, and again after: see below
     ours, ours_warm = {}, {}
     print(f"   {'':58} {'per wall s':>10} {'per cpu s':>10}")
     for workers in sorted({1, cores}):
@@ -348,16 +364,20 @@ def main() -> None:
         )
         if workers == 1:
             ours_cpu = cpu_rate
-    try:
-        axelrod = bench_axelrod.measure(runs, rounds)
-    except bench_axelrod.AxelrodUnavailableError as error:
-        print(f"   Axelrod column skipped: {error}")
+    if axelrod_error is None:
+        axelrod_error = _axelrod(runs, rounds, axelrod_runs)
+    if axelrod_error is not None:
+        print(f"   Axelrod column skipped: {axelrod_error}")
     else:
-        version = axelrod["version"]
-        for name, rate in axelrod["rates"].items():
-            label = f"axelrod {version}, same field, in-process, {name}, turns/s"
-            print(f"   {label:58} {rate:10.0f} {axelrod['cpu_rates'][name]:10.0f}")
-        baseline, baseline_cpu = axelrod["rates"]["play"], axelrod["cpu_rates"]["play"]
+        version = axelrod_runs[0]["version"]
+        for when, axelrod in zip(("before ours", "after ours"), axelrod_runs, strict=True):
+            for name, rate in axelrod["rates"].items():
+                label = f"axelrod {version}, same field, in-process, {name}, {when}, turns/s"
+                print(f"   {label:58} {rate:10.0f} {axelrod['cpu_rates'][name]:10.0f}")
+        baseline = statistics.mean(axelrod["rates"]["play"] for axelrod in axelrod_runs)
+        baseline_cpu = statistics.mean(axelrod["cpu_rates"]["play"] for axelrod in axelrod_runs)
+        label = "axelrod play, mean of before and after ours, turns/s"
+        print(f"   {label:58} {baseline:10.0f} {baseline_cpu:10.0f}")
         for workers, rate in ours.items():
             print(f"   ours ({workers} worker(s)) / axelrod play, wall: {rate / baseline:5.2f}x")
         for workers, rate in ours_warm.items():

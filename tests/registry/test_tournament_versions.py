@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tournament.persistence import Database, add_version, iter_export_rows
 from tournament.services.submissions import audit_log
 from tournament.services.tournaments import TournamentRequest, create_tournament, run_tournament
@@ -39,8 +41,9 @@ def test_a_created_tournament_keeps_its_versions_and_new_ones_pick_the_new_versi
     assert _moves_of(registry, later, "evolver") == {2}  # scissors: version 1.0.1
 
 
+@pytest.mark.parametrize("workers", [1, 2], ids=["recorded-in-process", "recorded-by-workers"])
 def test_forfeits_are_written_to_the_audit_log(
-    registry: Database, components: Components, tmp_path: Path
+    registry: Database, components: Components, tmp_path: Path, workers: int
 ) -> None:
     with registry.sessions.begin() as session:
         # Stored directly: the trapper would (rightly) fail validation's smoke match.
@@ -51,7 +54,7 @@ def test_forfeits_are_written_to_the_audit_log(
     submit(registry, components["paper"], "steady")
     request = TournamentRequest(game="rps", rounds=12, seed=3, strategies=["trapper", "steady", "constant"])
     tournament_id = create_tournament(registry, request)
-    run_tournament(registry, tournament_id, workers=1, cache_dir=tmp_path)
+    run_tournament(registry, tournament_id, workers=workers, cache_dir=tmp_path)
 
     forfeits = [event for event in audit_log(registry, "trapper") if event.kind == "forfeit"]
     assert len(forfeits) == 2

@@ -535,9 +535,9 @@ class _Recorder:
                     recorded.set()
 
     def _write(self, batch: Sequence[_Played]) -> None:
-        with self.db.sessions.begin() as session:
+        with self.db.engine.begin() as connection:
             for match, played, _ in batch:
-                record_played(session, match, played)
+                record_played(connection, match, played)
 
 
 _Played = tuple[MatchInfo, MatchPlayed, anyio.Event]
