@@ -7,8 +7,9 @@
    per second, with 1 worker and with one worker per core, through the real service path (create + run
    on a fresh database), next to the Axelrod library's in-process rate for the same IPD field
    (`bench_axelrod.py`, in its own venv; skipped with a message if it cannot be installed), measured
-   right before and right after ours and compared with the mean of the two. Each run is measured cold (no worker pool: what a one-shot `tournament run` pays) and warm (one `WorkerPool` for
-   all the timed runs, as the scheduler daemon keeps), the two alternating run by run.
+   right before and right after ours and compared with the mean of the two. Each run is measured cold
+   (no worker pool: what a one-shot `tournament run` pays) and warm (one `WorkerPool` for all the timed
+   runs, as the scheduler daemon keeps), the two alternating run by run.
 
 Run: `.venv/bin/python benchmarks/bench_engine.py [--quick]` after `make setup`.
 """
