@@ -11,6 +11,7 @@ failed match and so differ from an uninterrupted run. They stay pending for a re
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
@@ -47,6 +48,11 @@ def _times(count: int) -> str:
     return {1: "once", 2: "twice"}.get(count, f"{count} times")
 
 
+CHAIN_TASKS_PER_SLOT = 2
+"""Tasks taking chains in turn, per executor slot: more than the slots, so that a chain waiting for its
+last match to be recorded does not leave a slot idle; not one per chain, which for a 100-strategy field
+is 4,950 tasks to create before the first match starts and to keep while they wait."""
+
 OnDone = Callable[[T, MatchPlayed], Awaitable[anyio.Event] | None]
 """Takes a played match: either handles it at once (returns None), or is a coroutine that queues it and
 returns an event set once it is recorded (its queue's back-pressure holds the executor slot)."""
@@ -70,6 +76,7 @@ async def run_chains(
     caller's recorder drains its queue before the run ends).
     """
     limiter = anyio.CapacityLimiter(max(1, executor.slots))
+    pending = collections.deque(chains)
 
     async def run_chain(chain: Sequence[T]) -> None:
         last = len(chain) - 1
@@ -88,6 +95,10 @@ async def run_chains(
             if recorded is not None and index < last:
                 await recorded.wait()
 
+    async def take_chains() -> None:
+        while pending:
+            await run_chain(pending.popleft())
+
     async with anyio.create_task_group() as group:
-        for chain in chains:
-            group.start_soon(run_chain, chain)
+        for _ in range(min(len(pending), CHAIN_TASKS_PER_SLOT * max(1, executor.slots))):
+            group.start_soon(take_chains)
