@@ -120,3 +120,27 @@ def test_workers_do_not_open_a_file_their_zygote_inherited_open(tmp_path: Path) 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "True", "True"]
+
+
+def test_a_database_replaced_at_the_same_path_gets_a_fresh_connection(tmp_path: Path) -> None:
+    """A pooled worker keeps its connection from run to run: if the file at the URL was replaced in
+    between (a database deleted and created again), the next match must go to the new file."""
+    url = f"sqlite:///{tmp_path / 'replaced.db'}"
+    for attempt in range(2):
+        with open_database(url, builtins_manifest=BUILTINS_MANIFEST) as db:
+            reference, tournament_id = _create(db, repetitions=1), _create(db, repetitions=1)
+            played = _played_in_process(db, reference)
+            with db.sessions() as session:
+                matches = tournament_repo.list_matches(session, tournament_id)
+            for match, result in zip(matches, played, strict=True):
+                RecordInWorker(url, match)(result)
+            assert _rounds(db, tournament_id) == _rounds(db, reference), attempt
+        for suffix in ("", "-wal", "-shm"):
+            (tmp_path / f"replaced.db{suffix}").unlink(missing_ok=True)
+
+
+def _played_in_process(db: Database, tournament_id: int) -> list[MatchPlayed]:
+    """The matches of a run in this process, as the progress callback sees them (rounds included)."""
+    played: list[MatchPlayed] = []
+    run_tournament(db, tournament_id, workers=1, on_match=lambda _m, p: played.append(p))
+    return played

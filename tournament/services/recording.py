@@ -110,8 +110,20 @@ class _WorkerDatabase:
 
     def __init__(self, url: str) -> None:
         self.db = open_database(url, migrate=False)
-        path = sqlite_path(self.db)
-        self._lock = os.open(path, os.O_RDONLY | os.O_CLOEXEC) if path is not None else None
+        self._path = sqlite_path(self.db)
+        self._lock = os.open(self._path, os.O_RDONLY | os.O_CLOEXEC) if self._path is not None else None
+
+    def replaced(self) -> bool:
+        """Whether the URL's file is no longer the one this connection writes to (deleted, or replaced by
+        a new database at the same path): a pooled worker must not write a later run into the old one."""
+        if self._lock is None or self._path is None:
+            return False
+        try:
+            now = os.stat(self._path)
+        except OSError:
+            return True
+        held = os.fstat(self._lock)
+        return (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino)
 
     def record(self, match: MatchInfo, played: MatchPlayed) -> None:
         """Record in one transaction; the statements are built and bound before this worker's turn
@@ -141,7 +153,7 @@ _retired: list[_WorkerDatabase] = []
 
 def _worker_database(url: str) -> _WorkerDatabase:
     database = _databases.get(url)
-    if database is None:
+    if database is None or database.replaced():
         _retired.extend(_databases.values())
         _databases.clear()
         database = _databases[url] = _WorkerDatabase(url)
