@@ -266,5 +266,29 @@ def test_begin_arguments_kept_lowered_per_component_agree_with_stock(
         player.close()
     assert moves[0] == moves[1]
     assert moves[0].forfeit is None
-    kept = runtime._calls[digest]._setups
+    kept = runtime.shared_calls(digest)._setups
     assert (game[0], game[1], rounds) in kept or history
+
+
+def test_checked_components_share_call_state_and_each_plays_its_own_moves(
+    wat_component: Build, runtime: SandboxRuntime
+) -> None:
+    """Components that passed the contract check have exactly the contract's function types, so their
+    players share one call state (types, lowered arguments); each must still call its own exports. A
+    component not checked keeps a state of its own."""
+    checked = [wat_component(f"i32.const {move}") for move in (0, 1, 2)]
+    for data in checked:
+        runtime.prepare(data)
+    unchecked = wat_component("i32.const 1 i32.const 1 i32.add")
+    runtime.cache.get(unchecked, content_hash(unchecked))
+    digests = [content_hash(data) for data in checked]
+    shared = runtime.shared_calls(digests[0])
+    assert all(runtime.shared_calls(digest) is shared for digest in digests)
+    assert runtime.shared_calls(content_hash(unchecked)) is not shared
+    setup = PlayerSetup("rps", ("rock", "paper", "scissors"), 3, 1, 2)
+    for _ in range(2):
+        for expected, digest in [*enumerate(digests), (2, content_hash(unchecked))]:
+            player = runtime.player(digest, setup, SandboxLimits())
+            assert player.start() is None
+            assert [player.next_move(None).move for _ in range(2)] == [expected, expected]
+            player.close()

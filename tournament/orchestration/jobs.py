@@ -18,6 +18,7 @@ from tournament.orchestration.match import ForfeitingPlayer, MatchPlayed, Player
 from tournament.rules.forfeits import ForfeitReason
 from tournament.rules.games import get_game
 from tournament.rules.records import RoundRecord
+from tournament.sandbox.engine import EngineSettings
 from tournament.sandbox.errors import BadComponentError
 from tournament.sandbox.limits import SandboxLimits
 from tournament.sandbox.player import PlayerSetup
@@ -106,6 +107,17 @@ def worker_idle() -> None:
             task()
     for runtime in _runtimes.values():
         runtime.ticker.stop()
+
+
+def prepare_zygote() -> None:
+    """Work every worker process would repeat before its first move, done once in the zygote that forks
+    them (see `process_worker`): the native round loop built (if need be) and loaded, and the artifact
+    cache's folder name for the default limits (reading wasmtime's version scans package metadata)."""
+    from tournament.sandbox import native
+
+    with contextlib.suppress(Exception):
+        native.rounds()
+    _ = EngineSettings(stack_bytes=SandboxLimits().stack_bytes).fingerprint
 
 
 def execute_in_worker(job: MatchJob) -> MatchPlayed:

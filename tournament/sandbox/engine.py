@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,9 +29,16 @@ class EngineSettings:
     @property
     def fingerprint(self) -> str:
         """A short key for the artifact cache: settings plus the wasmtime version."""
-        concurrency = ";concurrency=0" if CONCURRENCY_OFF else ""
-        text = f"wasmtime={version('wasmtime')};fuel=1;epoch=1;stack={self.stack_bytes}{concurrency}"
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return _fingerprint(self.stack_bytes)
+
+
+@functools.cache
+def _fingerprint(stack_bytes: int) -> str:
+    """Memoized: reading the installed wasmtime's version scans package metadata (5-10 ms, and the first
+    time imports the email parser), which a worker would otherwise pay before its first move."""
+    concurrency = ";concurrency=0" if CONCURRENCY_OFF else ""
+    text = f"wasmtime={version('wasmtime')};fuel=1;epoch=1;stack={stack_bytes}{concurrency}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def make_engine(settings: EngineSettings) -> wasmtime.Engine:

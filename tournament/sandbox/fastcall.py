@@ -123,7 +123,9 @@ def failed_outcome(error: int, failed: Callable[[wasmtime.WasmtimeError], MoveTu
 
 class ComponentCalls:
     """What every instance of one component shares in a process: its contract functions' parameter types
-    and the round results already lowered for `next-move`.
+    and the round results already lowered for `next-move`. Components whose contract functions have the
+    same types (all that passed the contract check) may share one: only the export indices are looked
+    up per component.
 
     Types belong to the engine, not to a store, and a lowered value is plain C data that the call only
     borrows, so both outlive the instance they were made with: a match's players start with every round
@@ -146,19 +148,21 @@ class ComponentCalls:
         """The lowered C values themselves (the pointers in `lowered` borrow them)."""
         self._setups: dict[Hashable, tuple[Any, ctypes.c_uint64, ctypes.c_uint64]] = {}
         """Lowered `begin` arguments by shape, with views of their `seed` and `opponent` fields."""
-        self._exports: tuple[Component, Any, Any] | None = None
+        self._exports: dict[int, tuple[Component, Any, Any]] = {}
+        """Per component (by identity; the component is kept alive with its indices): see `exports`."""
         self._round_template: tuple[Any, list[tuple[Any, bool, int, int]]] | tuple[()] | None = None
         """`some(round-result)` lowered once, cloned by `lower` (see `_make_round_template`)."""
 
     def exports(self, component: Component) -> tuple[Any, Any]:
         """`begin`'s and `next-move`'s export indices, looked up once on the component itself: such an
         index is valid for every instance of that component (None for a missing export)."""
-        if self._exports is None or self._exports[0] is not component:
+        found = self._exports.get(id(component))
+        if found is None:
             player = component.get_export_index(contract.PLAYER_INTERFACE)
             begin = component.get_export_index(contract.BEGIN, player) if player else None
             next_move = component.get_export_index(contract.NEXT_MOVE, player) if player else None
-            self._exports = (component, begin, next_move)
-        return self._exports[1], self._exports[2]
+            found = self._exports[id(component)] = (component, begin, next_move)
+        return found[1], found[2]
 
     def bind(self, store: wasmtime.Store, begin: Func | None, next_move: Func) -> None:
         """Read the functions' types from the first instance (every later one has the same)."""
@@ -342,6 +346,7 @@ class ComponentCalls:
         for value, _, _ in self._setups.values():
             _VAL_DELETE(ctypes.byref(value))
         self._setups.clear()
+        self._exports.clear()
 
 
 class NextMoveCall:

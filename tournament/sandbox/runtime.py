@@ -30,8 +30,10 @@ class SandboxRuntime:
         self.ticker = EpochTicker(self.engine)
         self.ticker.start()
         self._reports: dict[tuple[str, bool], ContractReport] = {}
-        self._calls: dict[str, ComponentCalls] = {}
-        """Per component: call state every match's players share (types, lowered round results)."""
+        self._calls: dict[str | None, ComponentCalls] = {}
+        """Call state every match's players share (types, lowered round results): one for all the
+        components that passed the contract check (key None: the check found exactly the contract's
+        function types in each, so their lowered values fit them all), one per component for the others."""
         self._linkers: dict[bool, HostLinker] = {}
         """Per WASI choice: the linker with the host imports that every player shares."""
 
@@ -67,9 +69,7 @@ class SandboxRuntime:
         self, digest: str, setup: PlayerSetup, limits: SandboxLimits, *, allow_wasi: bool = False
     ) -> WasmPlayer:
         component = self.component(digest)
-        calls = self._calls.get(digest)
-        if calls is None:
-            calls = self._calls[digest] = ComponentCalls()
+        calls = self.shared_calls(digest, allow_wasi=allow_wasi)
         linker = self._linkers.get(allow_wasi)
         if linker is None:
             linker = self._linkers[allow_wasi] = HostLinker(self.engine, allow_wasi=allow_wasi)
@@ -83,6 +83,14 @@ class SandboxRuntime:
             calls=calls,
             linker=linker,
         )
+
+    def shared_calls(self, digest: str, *, allow_wasi: bool = False) -> ComponentCalls:
+        """The call state the component's players share (see `_calls`)."""
+        key = None if (digest, allow_wasi) in self._reports else digest
+        calls = self._calls.get(key)
+        if calls is None:
+            calls = self._calls[key] = ComponentCalls()
+        return calls
 
     def close(self) -> None:
         self.ticker.stop()

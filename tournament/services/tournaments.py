@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import functools
 import os
 import secrets
 from collections.abc import Callable, Sequence
@@ -398,16 +397,10 @@ def _compile(
     return rejected
 
 
-@functools.cache
-def _fingerprint(stack_bytes: int) -> str:
-    """The artifact cache's folder name for these settings (reading wasmtime's version costs a file read)."""
-    return EngineSettings(stack_bytes=stack_bytes).fingerprint
-
-
 def _all_compiled(info: TournamentInfo, limits: SandboxLimits, cache_dir: Path | None) -> bool:
     """Whether every participant's compiled artifact is in the disk cache, so that local worker processes
     can load (and check) them themselves and this process needs no sandbox runtime of its own."""
-    fingerprint = _fingerprint(limits.stack_bytes)
+    fingerprint = EngineSettings(stack_bytes=limits.stack_bytes).fingerprint
     return all(artifact_path(cache_dir, fingerprint, p.content_hash).exists() for p in info.participants)
 
 

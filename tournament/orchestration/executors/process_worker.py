@@ -242,10 +242,7 @@ def zygote_main(control_fd: int, parent: int, *, forked: bool, preload: Sequence
         from tournament.orchestration import jobs
 
         jobs._runtimes.clear()  # an inherited runtime's epoch ticker thread did not survive the fork
-        from tournament.sandbox import native
-
-        with contextlib.suppress(Exception):
-            native.rounds()  # built (if need be) and loaded once here: every worker inherits it loaded
+        jobs.prepare_zygote()
         _Zygote(socket.socket(fileno=control_fd)).run()
     except BaseException:
         code = 1
