@@ -577,7 +577,10 @@ def prepare_match(
 
 
 def write_match(connection: Connection, prepared: PreparedMatch) -> None:
-    """Run a prepared match's statements in the connection's transaction (see `record_match`)."""
+    """Run a prepared match's statements in the connection's transaction (see `record_match`).
+
+    The first statement flips the match row from 'pending' (or raises), and every row inserted after it
+    references that match: a connection that does not enforce foreign keys records the same rows."""
     match_id = prepared.match_id
     updated = connection.exec_driver_sql(*prepared.finish)
     if updated.rowcount != 1:

@@ -109,7 +109,7 @@ class _WorkerDatabase:
     """
 
     def __init__(self, url: str) -> None:
-        self.db = open_database(url, migrate=False)
+        self.db = open_database(url, migrate=False, foreign_keys=False)  # it only records: see `record`
         self._path = sqlite_path(self.db)
         self._lock = os.open(self._path, os.O_RDONLY | os.O_CLOEXEC) if self._path is not None else None
 
@@ -127,7 +127,11 @@ class _WorkerDatabase:
 
     def record(self, match: MatchInfo, played: MatchPlayed) -> None:
         """Record in one transaction; the statements are built and bound before this worker's turn
-        (nothing is locked until the first statement runs), so the turn is the database's work only."""
+        (nothing is locked until the first statement runs), so the turn is the database's work only.
+
+        SQLite does not check foreign keys on this connection: the transaction's first statement flips
+        the match row from 'pending' (or fails), and every row inserted after it belongs to that match
+        (`write_match`), so checking each round's match again would only cost a fifth of the insert."""
         with self.db.engine.connect() as connection:
             prepared = _prepare(connection, match, played)
             if self._lock is not None:
