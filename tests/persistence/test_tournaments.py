@@ -9,7 +9,7 @@ from dataclasses import astuple
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import exc, func, select
 
 from tournament.persistence import (
     Database,
@@ -31,7 +31,13 @@ from tournament.persistence import (
     set_status,
 )
 from tournament.persistence.models import Match, MatchLog, Round
-from tournament.persistence.tournaments import MAX_CHUNK_ROWS, fail_match, reset_failed_matches
+from tournament.persistence.tournaments import (
+    MAX_CHUNK_ROWS,
+    fail_match,
+    prepare_match,
+    reset_failed_matches,
+    write_match,
+)
 from tournament.rules.forfeits import ForfeitReason
 from tournament.rules.records import RoundLog, RoundRecord, RoundRow
 from tournament.rules.scoring import MatchOutcome
@@ -328,12 +334,30 @@ def test_a_failed_recording_leaves_the_match_pending_and_empty(
 ) -> None:
     new_tournament(database, trio)
     duplicated = [*scripted_rounds(3), scripted_rounds(1)[0]]  # round 0 twice: the bulk insert fails
-    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+    with pytest.raises(exc.IntegrityError, match=r"(?i)unique|duplicate"):  # the driver's, as SQLAlchemy's
         play(database, 1, duplicated)
     assert _rows(database, Round, 1) == 0
     with database.sessions() as session:
         assert session.get_one(Match, 1).status == "pending"
     play(database, 1, scripted_rounds(3))
+    assert _rows(database, Round, 1) == 3
+
+
+def test_writing_a_prepared_match_needs_a_transaction_that_has_begun(
+    database: Database, trio: list[StrategyVersionInfo]
+) -> None:
+    """The rows go to the driver's cursor: outside a transaction SQLAlchemy knows of, nothing would
+    commit them (and a pooled connection's reset would roll them back), so it is refused up front."""
+    new_tournament(database, trio)
+    rounds = scripted_rounds(3)
+    with database.engine.connect() as connection:
+        prepared = prepare_match(
+            connection, 1, score=score_of(rounds), rounds=rounds, first_forfeits=NO_FORFEITS
+        )
+        with pytest.raises(RuntimeError, match="transaction"):
+            write_match(connection, prepared)
+        with connection.begin():
+            write_match(connection, prepared)
     assert _rows(database, Round, 1) == 3
 
 

@@ -137,8 +137,8 @@ class _WorkerDatabase:
             if self._lock is not None:
                 fcntl.flock(self._lock, fcntl.LOCK_EX)
             try:
-                _write(connection, match, played, prepared)
-                connection.commit()
+                with connection.begin():
+                    _write(connection, match, played, prepared)
             finally:
                 if self._lock is not None:
                     fcntl.flock(self._lock, fcntl.LOCK_UN)
