@@ -11,7 +11,19 @@ import sys
 
 import pytest
 
-HEAVY = ("sqlalchemy", "wasmtime", "fastapi", "alembic", "anyio", "uvicorn", "distributed")
+# rich: the help is Click's plain text (Typer's Rich help imports rich.markdown, markdown_it and pygments);
+# pydantic: Typer coerces parameter values with it, and help must not need any value coerced.
+HEAVY = (
+    "sqlalchemy",
+    "wasmtime",
+    "fastapi",
+    "alembic",
+    "anyio",
+    "uvicorn",
+    "distributed",
+    "rich",
+    "pydantic",
+)
 PROBE = """
 import contextlib, io, json, sys
 args = json.loads(sys.argv[1])
@@ -27,7 +39,11 @@ print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
 """
 
 
-@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["strategy", "--help"]], ids=" ".join)
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["run", "--help"], ["strategy", "--help"], ["strategy", "validate", "--help"]],
+    ids=" ".join,
+)
 def test_help_imports_no_heavy_module(args: list[str]) -> None:
     result = subprocess.run(
         [sys.executable, "-c", PROBE, json.dumps(args)],

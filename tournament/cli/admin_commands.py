@@ -3,20 +3,25 @@
 Heavy modules are imported inside the commands so `tournament --help` stays fast.
 """
 
-from __future__ import annotations
-
 import json
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tournament.cli.help_format import SummaryGroup
 from tournament.cli.options import BUILTINS_MANIFEST, DbOption, JsonOption, open_db
 from tournament.cli.strategy_registry import fail, registry_errors
 
 if TYPE_CHECKING:
     from tournament.persistence.audit import AuditEventInfo
 
-author_app = typer.Typer(name="author", help="Manage authors and their API tokens.", no_args_is_help=True)
+author_app = typer.Typer(
+    name="author",
+    help="Manage authors and their API tokens.",
+    no_args_is_help=True,
+    cls=SummaryGroup,
+    rich_markup_mode=None,
+)
 
 
 @author_app.command("add")
@@ -105,7 +110,7 @@ def audit(
         typer.echo(_event_line(event))
 
 
-def _event_line(event: AuditEventInfo) -> str:
+def _event_line(event: "AuditEventInfo") -> str:
     """One line per event: `#12 2026-11-22 10:00:01 state-changed  cli  rotate 1.0.0  active -> retired`."""
     detail = event.detail
     subject = " ".join(part for part in (event.strategy, event.version) if part) or "-"

@@ -1,9 +1,11 @@
 """`tournament`: run round-robin tournaments between WebAssembly strategies and read their results.
 
 Heavy modules (wasmtime, SQLAlchemy) are imported inside commands so `tournament --help` stays fast.
+For the same reason the command modules do not use `from __future__ import annotations`: Typer reads
+every command's signature (twice) on every call, even `--help`, and string annotations would each be
+compiled and evaluated there, ~20-30 ms for the whole tree; names imported only for type checking are
+quoted instead.
 """
-
-from __future__ import annotations
 
 import json
 import sys
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from tournament.cli.help_format import SummaryGroup
 from tournament.cli.options import BUILTINS_MANIFEST, DbOption, ExecutorOption, JsonOption, open_db
 
 if TYPE_CHECKING:
@@ -23,12 +26,14 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=SummaryGroup,
+    rich_markup_mode=None,
 )
 
 __all__ = ["BUILTINS_MANIFEST", "DbOption", "JsonOption", "app", "main"]
 
 
-def _open(url: str | None) -> Database:
+def _open(url: str | None) -> "Database":
     return open_db(url)
 
 

@@ -1,12 +1,11 @@
 """Reading results: `tournament leaderboard`, `tournament h2h` and `tournament match show`."""
 
-from __future__ import annotations
-
 import json
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from tournament.cli.help_format import SummaryGroup
 from tournament.cli.options import DbOption, JsonOption, open_db
 
 if TYPE_CHECKING:
@@ -14,7 +13,13 @@ if TYPE_CHECKING:
     from tournament.rules.head_to_head import HeadToHead
     from tournament.services.results import MatchReplay
 
-match_app = typer.Typer(name="match", help="Inspect single matches.", no_args_is_help=True)
+match_app = typer.Typer(
+    name="match",
+    help="Inspect single matches.",
+    no_args_is_help=True,
+    cls=SummaryGroup,
+    rich_markup_mode=None,
+)
 
 
 def leaderboard(
@@ -70,7 +75,7 @@ def h2h(
     _print_matrix(matrix, tournament_id)
 
 
-def _print_matrix(matrix: HeadToHead, tournament_id: int) -> None:
+def _print_matrix(matrix: "HeadToHead", tournament_id: int) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -119,14 +124,14 @@ def show(
     _print_replay(replay, running)
 
 
-def _running_totals(database: Database, match_id: int, offset: int) -> tuple[int, int]:
+def _running_totals(database: "Database", match_id: int, offset: int) -> tuple[int, int]:
     from tournament.services.results import match_replay
 
     earlier = match_replay(database, match_id, offset=0, limit=offset).rounds
     return sum(r.payoff_a for r in earlier), sum(r.payoff_b for r in earlier)
 
 
-def _print_replay(replay: MatchReplay, running: tuple[int, int]) -> None:
+def _print_replay(replay: "MatchReplay", running: tuple[int, int]) -> None:
     from rich.console import Console
     from rich.table import Table
 

@@ -1,7 +1,5 @@
 """`tournament resume`, `cancel` and `check`: finishing interrupted runs, stopping runs, checking data."""
 
-from __future__ import annotations
-
 import json
 import time
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -37,7 +35,7 @@ def describe_executor(executor: str | None, workers: int | None) -> str:
 
 
 def play_and_report(
-    database: Database, tournament_id: int, *, workers: int | None, executor: str | None, as_json: bool
+    database: "Database", tournament_id: int, *, workers: int | None, executor: str | None, as_json: bool
 ) -> None:
     """Run (or resume) with a progress bar, print the standings, exit 1 if the run did not finish."""
     from tournament.cli.run_output import MatchProgress, incomplete_message, print_standings
@@ -141,7 +139,7 @@ def cancel(
 
 def check(
     tournament_id: Annotated[
-        int | None, typer.Argument(metavar="[ID]", help="Check one tournament (default: the whole database).")
+        int | None, typer.Argument(metavar="ID", help="Check one tournament (default: the whole database).")
     ] = None,
     as_json: JsonOption = False,
     db: DbOption = None,

@@ -3,8 +3,6 @@
 Heavy modules are imported inside the commands so `tournament --help` stays fast.
 """
 
-from __future__ import annotations
-
 import contextlib
 import json
 import threading
@@ -13,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tournament.cli.help_format import SummaryGroup
 from tournament.cli.options import DbOption, ExecutorOption, JsonOption, open_db
 from tournament.cli.strategy_registry import fail
 
@@ -21,9 +20,12 @@ if TYPE_CHECKING:
     from tournament.services.schedules import ScheduleView
 
 schedule_app = typer.Typer(
-    name="schedule", help="Tournament templates run on a cron schedule (fired by `tournament scheduler`).",
+    name="schedule",
+    help="Tournament templates run on a cron schedule (fired by `tournament scheduler`).",
     no_args_is_help=True,
-)  # fmt: skip
+    cls=SummaryGroup,
+    rich_markup_mode=None,
+)
 
 NameArgument = Annotated[str, typer.Argument(metavar="NAME", help="Schedule name (kebab-case).")]
 DEFAULT_POLL_S = 30.0
@@ -167,7 +169,7 @@ def list_command(as_json: JsonOption = False, db: DbOption = None) -> None:
     _table(views)
 
 
-def _table(views: list[ScheduleView]) -> None:
+def _table(views: "list[ScheduleView]") -> None:
     from zoneinfo import ZoneInfo
 
     from rich.console import Console
@@ -323,7 +325,7 @@ def scheduler(
         raise SystemExit(1)
 
 
-def _finish(runner: Scheduler, grace: float, log: Callable[[str], None]) -> None:
+def _finish(runner: "Scheduler", grace: float, log: Callable[[str], None]) -> None:
     left = runner.wait_for_runs(grace)
     if left:
         ids = ", ".join(map(str, left))
@@ -332,7 +334,7 @@ def _finish(runner: Scheduler, grace: float, log: Callable[[str], None]) -> None
         log("stopped")
 
 
-def start_background_scheduler(url: str, poll: float) -> tuple[Scheduler, threading.Thread]:
+def start_background_scheduler(url: str, poll: float) -> "tuple[Scheduler, threading.Thread]":
     """A scheduler on its own database connection, looping in a daemon thread (for `tournament serve`)."""
     from tournament.persistence.database import open_database
     from tournament.services.scheduler import Scheduler
@@ -345,7 +347,7 @@ def start_background_scheduler(url: str, poll: float) -> tuple[Scheduler, thread
     return runner, thread
 
 
-def stop_background_scheduler(runner: Scheduler, thread: threading.Thread, grace: float) -> None:
+def stop_background_scheduler(runner: "Scheduler", thread: threading.Thread, grace: float) -> None:
     """Stop firing, give running tournaments ``grace`` seconds, leave the rest to be resumed."""
     runner.stop()
     thread.join(5)

@@ -4,8 +4,6 @@ Neither command touches a database except to read submitted opponents for `try`.
 (wasmtime, SQLAlchemy) are imported inside the commands so `tournament --help` stays fast.
 """
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -170,7 +168,7 @@ def try_strategy(
             _trace(file.stem, match, played)
 
 
-def _summary_table(matches: list[TrialMatch]) -> None:
+def _summary_table(matches: "list[TrialMatch]") -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -196,13 +194,13 @@ def _summary_table(matches: list[TrialMatch]) -> None:
     console.print(table)
 
 
-def _forfeits(count: int, first: Forfeit | None) -> str:
+def _forfeits(count: int, first: "Forfeit | None") -> str:
     if count == 0 or first is None:
         return str(count)
     return f"{count} (first: {first.reason}: {first.detail})"
 
 
-def _trace(name: str, match: TrialMatch, game: Game) -> None:
+def _trace(name: str, match: "TrialMatch", game: "Game") -> None:
     """Every round from the candidate's side, then its log lines."""
     played = match.played
     typer.echo("")
@@ -237,5 +235,5 @@ def _trace(name: str, match: TrialMatch, game: Game) -> None:
         typer.echo(f"  [round {round_index}] {message}")
 
 
-def _label(game: Game, move: int | None) -> str:
+def _label(game: "Game", move: int | None) -> str:
     return "-" if move is None else game.label(move)

@@ -5,8 +5,6 @@ strategy, name its owner with `--author`, and retire any version, built-ins incl
 imported inside the commands so `tournament --help` stays fast.
 """
 
-from __future__ import annotations
-
 import contextlib
 import json
 from collections.abc import Iterator
@@ -160,7 +158,7 @@ def list_command(as_json: JsonOption = False, db: DbOption = None) -> None:
     _strategies_table(rows)
 
 
-def _strategies_table(rows: list[StrategySummary]) -> None:
+def _strategies_table(rows: "list[StrategySummary]") -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -204,7 +202,7 @@ def show(
     _print_detail(detail)
 
 
-def _print_detail(detail: StrategyDetail) -> None:
+def _print_detail(detail: "StrategyDetail") -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -243,7 +241,7 @@ def _print_detail(detail: StrategyDetail) -> None:
             console.print(f"{escape(version.version)} rejected: {escape(reason)}", highlight=False)
 
 
-def _fuel(report: ValidationReport | None) -> str:
+def _fuel(report: "ValidationReport | None") -> str:
     """`mean / max` fuel per move in the smoke matches."""
     if report is None or report.fuel_mean is None or report.fuel_max is None:
         return "-"

@@ -3,8 +3,6 @@
 The authoring modules are imported inside the commands so `tournament --help` stays fast.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -28,7 +26,7 @@ def _say(message: str) -> None:
 
 @strategy_app.command("new")
 def new(
-    name: Annotated[str, typer.Argument(help="Strategy name, kebab-case (e.g. beat-last).")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Strategy name, kebab-case (e.g. beat-last).")],
     lang: Annotated[str, typer.Option("--lang", help="Language: python, c, rust or js.")],
     directory: Annotated[
         Path | None, typer.Option("--dir", help="Folder to create (default: ./NAME).", show_default=False)

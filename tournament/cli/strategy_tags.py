@@ -1,7 +1,5 @@
 """`tournament strategy tag`: labels that schedules select participants by (`schedule add --tags`)."""
 
-from __future__ import annotations
-
 import json
 from typing import Annotated
 
@@ -17,9 +15,7 @@ def tag(
     name: Annotated[
         str | None, typer.Argument(metavar="NAME", help="Strategy name (omit to list every tag in use).")
     ] = None,
-    tags: Annotated[
-        list[str] | None, typer.Argument(metavar="TAG...", help="Tags to add (kebab-case).")
-    ] = None,
+    tags: Annotated[list[str] | None, typer.Argument(metavar="TAG", help="Tags to add (kebab-case).")] = None,
     remove: Annotated[bool, typer.Option("--remove", help="Remove the given tags instead.")] = False,
     as_json: JsonOption = False,
     db: DbOption = None,
