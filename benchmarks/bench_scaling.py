@@ -2,7 +2,8 @@
 
 Everything goes through the public service API (`create_tournament`, `run_tournament`) on one SQLite file,
 every round persisted. Runs alternate between worker counts (1, 2, 1, 2, ...) so that drift on a noisy
-machine hits both alike; the ratio of the medians is the figure. CPU seconds of the coordinator (this
+machine hits both alike; the figure is the median over repeats of each repeat's 2-worker / 1-worker
+ratio (the ratio of the two medians is printed too). CPU seconds of the coordinator (this
 process) and of its worker processes show where the time goes: with 2 cores, every second the coordinator
 spends recording and unpickling is a second the workers cannot play. The CPU seconds also give the ratio
 two otherwise idle cores would allow, which a busy neighbour on a shared machine distorts less.
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.fields import ChildSampler, open_bench_database, rps_field
+from benchmarks.host import host_scaling
 from tournament.orchestration.executors.local import worker_cpu_seconds
 from tournament.orchestration.executors.pool import WorkerPool
 from tournament.persistence.database import Database
@@ -111,7 +113,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rounds", type=int, default=1000, help="rounds per match (default 1000)")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per worker count (default 3)")
+    parser.add_argument("--repeats", type=int, default=7, help="runs per worker count (default 7)")
     parser.add_argument("--quick", action="store_true", help="200 rounds, 1 repeat (a smoke run)")
     args = parser.parse_args()
     rounds, repeats = (200, 1) if args.quick else (args.rounds, args.repeats)
@@ -134,7 +136,10 @@ def main() -> None:
             for workers in (1, 2):
                 timed_run(db, names, 1, workers, cache, pool)  # warms the pool up, untimed
             runs: list[Run] = []
+            ceilings: list[float] = []
             for repeat in range(repeats):
+                ceilings.append(host_scaling())
+                print(f"   run {repeat + 1}, the machine: 2 spinning processes / 1 = {ceilings[-1]:.2f}x")
                 for workers in (1, 2):
                     for warm in (None, pool):
                         run = timed_run(db, names, rounds, workers, cache, warm)
@@ -149,12 +154,22 @@ def main() -> None:
         finally:
             db.close()
     warm_medians = {w: statistics.median(r.rate for r in runs if r.workers == w and r.warm) for w in (1, 2)}
+    warm_pairs = paired_ratio([r for r in runs if r.warm])
     runs = [r for r in runs if not r.warm]
     medians = {w: statistics.median(r.rate for r in runs if r.workers == w) for w in (1, 2)}
     print(f"\n   median, 1 worker:  {medians[1]:8.0f} rounds/s")
     print(
         f"   median, 2 workers: {medians[2]:8.0f} rounds/s   "
         f"2 workers / 1 worker = {medians[2] / medians[1]:.2f}x"
+    )
+    print(
+        f"   median of the {repeats} side-by-side pairs' ratios (each 2-worker run over the 1-worker run "
+        f"just before it): {paired_ratio(runs):.2f}x"
+    )
+    relative = statistics.median(r / c for r, c in zip(pair_ratios(runs), ceilings, strict=True))
+    print(
+        f"   the machine's own ceiling, median: {statistics.median(ceilings):.2f}x (pure CPU work, 2 "
+        f"processes / 1, taken before each pair); ours / the ceiling, median per repeat: {relative:.2f}"
     )
     one = statistics.median(r.coordinator_cpu for r in runs if r.workers == 1)
     two = statistics.median(cpu_bound_seconds(r) for r in runs if r.workers == 2)
@@ -167,8 +182,23 @@ def main() -> None:
         f"   warm (worker pool kept across runs), median, 2 workers: {warm_medians[2]:8.0f} rounds/s   "
         f"2 workers / 1 worker = {warm_medians[2] / warm_medians[1]:.2f}x"
     )
+    print(f"   median of the {repeats} side-by-side pairs' ratios, warm: {warm_pairs:.2f}x")
     for workers in (1, 2):
         print(f"   warm / cold, {workers} worker(s): {warm_medians[workers] / medians[workers]:.2f}x")
+
+
+def paired_ratio(runs: list[Run]) -> float:
+    """The median over repeats of (2-worker rate / 1-worker rate) of the same repeat: the two runs of a
+    pair are seconds apart, so a host that changes speed between repeats (these VMs swing 1.5x within
+    minutes) moves both alike, where the ratio of two medians can pair a fast phase with a slow one."""
+    return statistics.median(pair_ratios(runs))
+
+
+def pair_ratios(runs: list[Run]) -> list[float]:
+    """Each repeat's 2-worker rate over its 1-worker rate, in repeat order."""
+    ones = [r.rate for r in runs if r.workers == 1]
+    twos = [r.rate for r in runs if r.workers == 2]
+    return [two / one for one, two in zip(ones, twos, strict=True)]
 
 
 def cpu_bound_seconds(run: Run) -> float:
