@@ -38,7 +38,7 @@ from tournament.rules.games import get_game
 from tournament.rules.records import RoundRecord
 from tournament.rules.seeds import SEED_BITS, derive_seed, opponent_id
 from tournament.rules.standings import MatchSummary, Standing, compute_standings
-from tournament.sandbox.artifacts import artifact_path
+from tournament.sandbox.artifacts import artifact_path, default_cache_dir
 from tournament.sandbox.engine import EngineSettings
 from tournament.sandbox.errors import BadComponentError
 from tournament.sandbox.limits import SandboxLimits
@@ -401,7 +401,8 @@ def _all_compiled(info: TournamentInfo, limits: SandboxLimits, cache_dir: Path |
     """Whether every participant's compiled artifact is in the disk cache, so that local worker processes
     can load (and check) them themselves and this process needs no sandbox runtime of its own."""
     fingerprint = EngineSettings(stack_bytes=limits.stack_bytes).fingerprint
-    return all(artifact_path(cache_dir, fingerprint, p.content_hash).exists() for p in info.participants)
+    directory = cache_dir or default_cache_dir()  # once, not per participant
+    return all(artifact_path(directory, fingerprint, p.content_hash).exists() for p in info.participants)
 
 
 class _JobPlanner:
@@ -420,6 +421,7 @@ class _JobPlanner:
         self.db, self.info, self.limits, self.rejected, self.cache_dir = db, info, limits, rejected, cache_dir
         self.record_in_workers = record_in_workers
         self._versions = {p.version_id: p for p in info.participants}
+        self._opponent_ids = {p.version_id: opponent_id(p.name) for p in info.participants}
 
     def job(self, match: MatchInfo) -> MatchJob:
         version_a, version_b = self._versions[match.version_a_id], self._versions[match.version_b_id]
@@ -436,7 +438,7 @@ class _JobPlanner:
                 strategy=version_a.name,
                 digest=version_a.content_hash,
                 seed=derive_seed(match.seed, "a"),
-                opponent=opponent_id(version_b.name),
+                opponent=self._opponent_ids[match.version_b_id],
                 history=history,
                 rejected=self.rejected.get(version_a.content_hash),
             ),
@@ -444,7 +446,7 @@ class _JobPlanner:
                 strategy=version_b.name,
                 digest=version_b.content_hash,
                 seed=derive_seed(match.seed, "b"),
-                opponent=opponent_id(version_a.name),
+                opponent=self._opponent_ids[match.version_a_id],
                 history=tuple(r.swapped() for r in history),
                 rejected=self.rejected.get(version_b.content_hash),
             ),
