@@ -6,11 +6,15 @@ import io
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
+from tournament.orchestration.executors.pool import WorkerPool
+from tournament.orchestration.executors.process_worker import IDLE_AFTER_S
 from tournament.orchestration.match import MatchPlayed
 from tournament.paths import BUILTINS_MANIFEST
 from tournament.persistence import Database, open_database
@@ -157,6 +161,30 @@ def test_a_database_replaced_at_the_same_path_gets_a_fresh_connection(tmp_path: 
             assert _rounds(db, tournament_id) == _rounds(db, reference), attempt
         for suffix in ("", "-wal", "-shm"):
             (tmp_path / f"replaced.db{suffix}").unlink(missing_ok=True)
+
+
+def test_a_pooled_worker_reconnects_when_the_server_dropped_its_connection(
+    db: Database, tmp_path: Path
+) -> None:
+    """A worker keeps its connection while it plays a run and gives it back when it idles: the next run
+    checks out again, so a connection the server dropped in between is replaced (pre-ping), not used."""
+    if db.dialect != "postgresql":
+        pytest.skip("PostgreSQL only: a SQLite file has no server to drop connections")
+    with WorkerPool() as pool:
+        first = _create(db, repetitions=1)
+        assert run_tournament(db, first, workers=2, cache_dir=tmp_path, pool=pool).status == "finished"
+        time.sleep(IDLE_AFTER_S * 4)  # the workers idle and give their connections back
+        with db.engine.connect() as connection:
+            killed = connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar()
+        assert killed  # the coordinator's and the pooled workers' connections
+        second = _create(db, repetitions=1)
+        info = run_tournament(db, second, workers=2, cache_dir=tmp_path, pool=pool)
+        assert info.status == "finished", info.error
 
 
 def _played_in_process(db: Database, tournament_id: int) -> list[MatchPlayed]:

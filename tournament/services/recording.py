@@ -112,6 +112,10 @@ class _WorkerDatabase:
         self.db = open_database(url, migrate=False, foreign_keys=False)  # it only records: see `record`
         self._path = sqlite_path(self.db)
         self._lock = os.open(self._path, os.O_RDONLY | os.O_CLOEXEC) if self._path is not None else None
+        self._connection: Connection | None = None
+        """Kept from one match to the next while the worker is busy (a checkout from the engine's pool and
+        its return cost about 75 us a match), and given back when it idles, so that the next run checks
+        out again (PostgreSQL's pre-ping replaces a connection the server dropped meanwhile)."""
 
     def replaced(self) -> bool:
         """Whether the URL's file is no longer the one this connection writes to (deleted, or replaced by
@@ -132,7 +136,11 @@ class _WorkerDatabase:
         SQLite does not check foreign keys on this connection: the transaction's first statement flips
         the match row from 'pending' (or fails), and every row inserted after it belongs to that match
         (`write_match`), so checking each round's match again would only cost a fifth of the insert."""
-        with self.db.engine.connect() as connection:
+        connection = self._connection
+        if connection is None or connection.closed or connection.invalidated:
+            connection = self._connection = self.db.engine.connect()
+            when_idle(self._drop_connection)
+        try:
             prepared = _prepare(connection, match, played)
             if self._lock is not None:
                 fcntl.flock(self._lock, fcntl.LOCK_EX)
@@ -142,8 +150,19 @@ class _WorkerDatabase:
             finally:
                 if self._lock is not None:
                     fcntl.flock(self._lock, fcntl.LOCK_UN)
+        except BaseException:
+            if connection.invalidated:  # the server went away: the next match connects afresh
+                self._drop_connection()
+            raise
+
+    def _drop_connection(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                self._connection.close()
+            self._connection = None
 
     def close(self) -> None:
+        self._drop_connection()
         self.db.close()
         if self._lock is not None:
             os.close(self._lock)
