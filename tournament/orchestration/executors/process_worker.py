@@ -243,6 +243,7 @@ def zygote_main(control_fd: int, parent: int, *, forked: bool, preload: Sequence
 
         jobs._runtimes.clear()  # an inherited runtime's epoch ticker thread did not survive the fork
         jobs.prepare_zygote()
+        gc.freeze()  # what the zygote made too: a worker's collections never touch (and so copy) its pages
         _Zygote(socket.socket(fileno=control_fd)).run()
     except BaseException:
         code = 1
