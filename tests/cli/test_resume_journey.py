@@ -24,8 +24,10 @@ FIELD = "beat-last,constant,rotate,rfind,bandit"
 ROUNDS = 2000
 RUN = ("run", "--rounds", str(ROUNDS), "--seed", "11", "--noise", "0.05", "--repetitions", "2",
        "--strategies", FIELD)  # fmt: skip
-LONG_RUN = (*RUN[:2], "30000", *RUN[3:])
-"""The same tournament with longer matches: still running when the test acts on it, cancelled early."""
+LONG_ROUNDS = 100_000
+LONG_RUN = (*RUN[:2], str(LONG_ROUNDS), *RUN[3:])
+"""The same tournament with longer matches: still running when the test acts on it (seconds after its
+first match, on a loaded machine), cancelled early."""
 MATCHES = 20
 DEADLINE_S = 300.0
 
@@ -168,7 +170,8 @@ def test_a_live_run_refuses_a_second_runner_and_stops_when_cancelled(
     assert sqlite_cli("resume", "1", expect=2).stderr == (
         "error: tournament 1 was cancelled; a cancelled tournament cannot be resumed\n"
     )
-    assert sqlite_cli("check").stdout.startswith(f"ok: 1 tournament, 20 matches, {played * 30000} rounds")
+    check = sqlite_cli("check").stdout
+    assert check.startswith(f"ok: 1 tournament, 20 matches, {played * LONG_ROUNDS} rounds")
 
 
 def host_pid(run: Background) -> str:
