@@ -25,9 +25,11 @@ ROUNDS = 2000
 RUN = ("run", "--rounds", str(ROUNDS), "--seed", "11", "--noise", "0.05", "--repetitions", "2",
        "--strategies", FIELD)  # fmt: skip
 LONG_ROUNDS = 100_000
-LONG_RUN = (*RUN[:2], str(LONG_ROUNDS), *RUN[3:])
-"""The same tournament with longer matches: still running when the test acts on it (seconds after its
-first match, on a loaded machine), cancelled early."""
+LONG_REPETITIONS = 10
+LONG_MATCHES = 10 * LONG_REPETITIONS  # 10 pairs of 5 strategies
+LONG_RUN = (*RUN[:2], str(LONG_ROUNDS), *RUN[3:8], str(LONG_REPETITIONS), *RUN[9:])
+"""The same field with longer matches, and more of them: still running when the test acts on it (it
+would take a minute), however loaded the machine; each match stays short, so a cancelled run ends soon."""
 MATCHES = 20
 DEADLINE_S = 300.0
 
@@ -162,16 +164,16 @@ def test_a_live_run_refuses_a_second_runner_and_stops_when_cancelled(
     code, _, stderr = run.finish()
     assert code == 1
     played = _finished(sqlite_cli)
-    assert played < MATCHES
+    assert played < LONG_MATCHES
     assert (
         stderr.splitlines()[-1]
-        == f"error: tournament 1 was cancelled (cancelled after {played} of 20 matches)"
+        == f"error: tournament 1 was cancelled (cancelled after {played} of {LONG_MATCHES} matches)"
     )
     assert sqlite_cli("resume", "1", expect=2).stderr == (
         "error: tournament 1 was cancelled; a cancelled tournament cannot be resumed\n"
     )
     check = sqlite_cli("check").stdout
-    assert check.startswith(f"ok: 1 tournament, 20 matches, {played * LONG_ROUNDS} rounds")
+    assert check.startswith(f"ok: 1 tournament, {LONG_MATCHES} matches, {played * LONG_ROUNDS} rounds")
 
 
 def host_pid(run: Background) -> str:
@@ -184,12 +186,12 @@ def test_ctrl_c_marks_the_run_failed_and_says_how_to_finish_it(
     run = background(*LONG_RUN, "--workers", "2")
     _wait_for(lambda: _finished(sqlite_cli) >= 1, "a recorded match")
     os.killpg(run.process.pid, signal.SIGINT)  # what Ctrl+C sends to the terminal's foreground group
-    code, _, stderr = run.finish()
-    assert code == 130
+    code, stdout, stderr = run.finish()
+    assert code == 130, (stdout, stderr)
     assert stderr.splitlines()[-1] == "error: tournament 1 interrupted; `tournament resume 1` finishes it"
     assert "(rps, seed 11, failed)" in sqlite_cli("standings", "1").stdout
     check = sqlite_cli("check").stdout
-    assert check.startswith("ok: 1 tournament, 20 matches")
+    assert check.startswith(f"ok: 1 tournament, {LONG_MATCHES} matches")
     assert "interrupted" not in check  # not a crash: the run released its lease
 
 
@@ -201,7 +203,7 @@ def test_cancel_an_orphaned_run(sqlite_cli: Cli, background: Callable[..., Backg
     assert sqlite_cli("cancel", "1").stdout == "tournament 1 was already cancelled\n"
     assert "(rps, seed 11, cancelled)" in sqlite_cli("standings", "1").stdout
     check = sqlite_cli("check").stdout
-    assert check.startswith("ok: 1 tournament, 20 matches")
+    assert check.startswith(f"ok: 1 tournament, {LONG_MATCHES} matches")
     assert "interrupted" not in check
 
 
