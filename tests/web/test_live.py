@@ -15,6 +15,9 @@ from tournament.persistence import open_database
 from tournament.services.tournaments import TournamentRequest, create_tournament
 
 LIVE_FIELD = ("beat-last", "constant", "rotate", "rfind", "bandit", "de-bruijn")
+LIVE_ROUNDS = 40_000
+"""15 matches of this many rounds take seconds in one process: the page, which polls every half second,
+must see the run between its first and last match."""
 RUN = (
     "import sys\n"
     "from tournament.persistence import open_database\n"
@@ -34,7 +37,7 @@ WATCH = """() => {
 def test_live_page_updates_while_the_tournament_runs(site: Site, page: Page, tmp_path: Path) -> None:
     with open_database(site.db_url) as db:
         tournament_id = create_tournament(
-            db, TournamentRequest(game="rps", rounds=4000, seed=9, strategies=LIVE_FIELD)
+            db, TournamentRequest(game="rps", rounds=LIVE_ROUNDS, seed=9, strategies=LIVE_FIELD)
         )
     total = len(LIVE_FIELD) * (len(LIVE_FIELD) - 1) // 2
     page.goto(f"{site.server.url}/tournaments/{tournament_id}/live")
