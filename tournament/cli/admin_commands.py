@@ -8,20 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tournament.cli.help_format import SummaryGroup
+from tournament.cli.help_format import command_group
 from tournament.cli.options import BUILTINS_MANIFEST, DbOption, JsonOption, open_db
 from tournament.cli.strategy_registry import fail, registry_errors
 
 if TYPE_CHECKING:
     from tournament.persistence.audit import AuditEventInfo
 
-author_app = typer.Typer(
-    name="author",
-    help="Manage authors and their API tokens.",
-    no_args_is_help=True,
-    cls=SummaryGroup,
-    rich_markup_mode=None,
-)
+author_app = command_group("author", "Manage authors and their API tokens.")
 
 
 @author_app.command("add")

@@ -14,20 +14,14 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from tournament.cli.help_format import SummaryGroup
+from tournament.cli.help_format import command_group
 from tournament.cli.options import BUILTINS_MANIFEST, DbOption, ExecutorOption, JsonOption, open_db
 
 if TYPE_CHECKING:
     from tournament.persistence.database import Database
 
-app = typer.Typer(
-    name="tournament",
-    help="Round-robin tournaments between sandboxed WebAssembly strategy components.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    cls=SummaryGroup,
-    rich_markup_mode=None,
+app = command_group(
+    "tournament", "Round-robin tournaments between sandboxed WebAssembly strategy components.", root=True
 )
 
 __all__ = ["BUILTINS_MANIFEST", "DbOption", "JsonOption", "app", "main"]

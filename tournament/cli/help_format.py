@@ -5,21 +5,22 @@ error; Click's plain help needs none of them but cuts each command's summary to 
 "...", which hides what most of our commands do. `SummaryGroup` keeps Click's layout and lists every
 command with the whole first paragraph of its help, wrapped to the terminal.
 
-Every `typer.Typer(...)` of the CLI passes `cls=SummaryGroup` and `rich_markup_mode=None`. Typer applies
-the root app's markup mode to the whole tree, but each sub-app's own settings are what it uses when it
-is run on its own (`typer.main.get_command(strategy_app)`), so both stay consistent.
+Every Typer app of the CLI is made by `command_group` (`cls=SummaryGroup`, `rich_markup_mode=None`).
+Typer applies the root app's markup mode to the whole tree, but each sub-app's own settings are what it
+uses when it is run on its own (`typer.main.get_command(strategy_app)`), so both stay consistent.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import typer
 from typer.core import TyperGroup, TyperOption
 
 if TYPE_CHECKING:
     from typer import _click  # the Click that Typer 0.29 vendors; only its types are used
 
-__all__ = ["SummaryGroup", "summary"]
+__all__ = ["SummaryGroup", "command_group", "summary"]
 
 
 def summary(command: _click.Command) -> str:
@@ -54,3 +55,17 @@ class SummaryGroup(TyperGroup):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+def command_group(name: str, help: str, *, root: bool = False) -> typer.Typer:
+    """A Typer app with plain help listing whole summaries, that prints its help when called without a
+    command. `root`: the `tournament` app itself (no shell-completion options, plain tracebacks)."""
+    return typer.Typer(
+        name=name,
+        help=help,
+        no_args_is_help=True,
+        cls=SummaryGroup,
+        rich_markup_mode=None,
+        add_completion=not root,
+        pretty_exceptions_enable=not root,
+    )

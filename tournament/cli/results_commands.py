@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tournament.cli.help_format import SummaryGroup
+from tournament.cli.help_format import command_group
 from tournament.cli.options import DbOption, JsonOption, open_db
 
 if TYPE_CHECKING:
@@ -13,13 +13,7 @@ if TYPE_CHECKING:
     from tournament.rules.head_to_head import HeadToHead
     from tournament.services.results import MatchReplay
 
-match_app = typer.Typer(
-    name="match",
-    help="Inspect single matches.",
-    no_args_is_help=True,
-    cls=SummaryGroup,
-    rich_markup_mode=None,
-)
+match_app = command_group("match", "Inspect single matches.")
 
 
 def leaderboard(

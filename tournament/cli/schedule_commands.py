@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tournament.cli.help_format import SummaryGroup
+from tournament.cli.help_format import command_group
 from tournament.cli.options import DbOption, ExecutorOption, JsonOption, open_db
 from tournament.cli.strategy_registry import fail
 
@@ -19,12 +19,8 @@ if TYPE_CHECKING:
     from tournament.services.scheduler import Scheduler
     from tournament.services.schedules import ScheduleView
 
-schedule_app = typer.Typer(
-    name="schedule",
-    help="Tournament templates run on a cron schedule (fired by `tournament scheduler`).",
-    no_args_is_help=True,
-    cls=SummaryGroup,
-    rich_markup_mode=None,
+schedule_app = command_group(
+    "schedule", "Tournament templates run on a cron schedule (fired by `tournament scheduler`)."
 )
 
 NameArgument = Annotated[str, typer.Argument(metavar="NAME", help="Schedule name (kebab-case).")]

@@ -5,14 +5,6 @@ Commands are added to `strategy_app` by the modules that implement them (importe
 
 from __future__ import annotations
 
-import typer
+from tournament.cli.help_format import command_group
 
-from tournament.cli.help_format import SummaryGroup
-
-strategy_app = typer.Typer(
-    name="strategy",
-    help="Write, build, try, validate, submit and manage strategies.",
-    no_args_is_help=True,
-    cls=SummaryGroup,
-    rich_markup_mode=None,
-)
+strategy_app = command_group("strategy", "Write, build, try, validate, submit and manage strategies.")
