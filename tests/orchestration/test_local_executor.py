@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -122,6 +123,55 @@ def test_an_aborting_match_fails_alone_and_its_chain_waits_while_the_others_fini
     assert pool.started >= 4  # two initial workers, plus one for each of the three deaths after the first
 
 
+def test_a_chains_next_match_starts_once_the_previous_one_is_recorded(
+    make_job: JobFactory, runtime: SandboxRuntime
+) -> None:
+    """Worker processes, and recording left to the caller (a queue that commits later, as the coordinator's
+    recorder does when workers cannot open the database): a chain's next job is built only once the
+    previous match is recorded; other chains keep the workers busy meanwhile."""
+    chains = [[make_job(10 * chain + index, *PAIRS[chain]) for index in range(3)] for chain in range(3)]
+    events: list[tuple[str, int]] = []
+    done: dict[int, MatchPlayed] = {}
+    pool = LocalProcessExecutor(2)
+
+    async def run() -> None:
+        async with anyio.create_task_group() as recorder:
+
+            async def record(job: MatchJob, played: MatchPlayed) -> anyio.Event:
+                recorded = anyio.Event()
+
+                async def commit() -> None:
+                    await anyio.sleep(0.05)
+                    events.append(("recorded", job.match_id))
+                    done[job.match_id] = played
+                    recorded.set()
+
+                recorder.start_soon(commit)
+                return recorded
+
+            def build(job: MatchJob) -> MatchJob:
+                events.append(("built", job.match_id))
+                return job
+
+            try:
+                await run_chains(
+                    chains,
+                    executor=pool,
+                    build_job=build,
+                    on_done=record,
+                    on_failed=lambda _job, error: pytest.fail(error),
+                )
+            finally:
+                await pool.aclose()
+
+    anyio.run(run)
+    for chain in chains:
+        for earlier, later in itertools.pairwise(chain):
+            assert events.index(("recorded", earlier.match_id)) < events.index(("built", later.match_id))
+    jobs = [job for chain in chains for job in chain]
+    assert [done[job.match_id] for job in jobs] == anyio.run(_play_all, InProcessExecutor(runtime), jobs)
+
+
 def test_should_stop_stops_launching_at_the_next_match_boundary(
     make_job: JobFactory, runtime: SandboxRuntime
 ) -> None:
@@ -138,6 +188,33 @@ def test_should_stop_stops_launching_at_the_next_match_boundary(
         )
     )
     assert done == [0, 1]
+
+
+def test_worker_processes_stop_launching_too_and_finish_what_is_in_flight(make_job: JobFactory) -> None:
+    built: list[int] = []
+    done: list[int] = []
+    pool = LocalProcessExecutor(2)
+
+    def build(job: MatchJob) -> MatchJob:
+        built.append(job.match_id)
+        return job
+
+    async def run() -> None:
+        try:
+            await run_chains(
+                [[make_job(index, "rotate", "constant")] for index in range(40)],
+                executor=pool,
+                build_job=build,
+                on_done=lambda job, _played: done.append(job.match_id),
+                on_failed=lambda _job, error: pytest.fail(error),
+                should_stop=lambda: len(done) >= 2,
+            )
+        finally:
+            await pool.aclose()
+
+    anyio.run(run)
+    assert 2 <= len(done) <= 2 + pool.slots  # at most what was in the workers' pipes when it stopped
+    assert sorted(done) == sorted(built)  # every job sent was played and reported
 
 
 def test_executor_specs(runtime: SandboxRuntime) -> None:

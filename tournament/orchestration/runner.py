@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import anyio
+from anyio.abc import TaskGroup
 
-from tournament.orchestration.executors.base import MatchExecutor, WorkerLostError
+from tournament.orchestration.executors.base import MatchExecutor, StreamingExecutor, WorkerLostError
 from tournament.orchestration.jobs import MatchJob
 from tournament.orchestration.match import MatchPlayed
 
@@ -38,10 +39,12 @@ async def play_with_retry(executor: MatchExecutor, job: MatchJob) -> MatchPlayed
             return await executor.play(job)
         except WorkerLostError as error:
             if attempt == ATTEMPTS:
-                raise MatchFailedError(
-                    f"worker process died {_times(ATTEMPTS)} while playing this match ({error})"
-                ) from error
+                raise MatchFailedError(_lost_twice(error)) from error
     raise AssertionError("unreachable")
+
+
+def _lost_twice(error: WorkerLostError) -> str:
+    return f"worker process died {_times(ATTEMPTS)} while playing this match ({error})"
 
 
 def _times(count: int) -> str:
@@ -73,8 +76,14 @@ async def run_chains(
     With a queueing `on_done`, a chain's next match is built only after the previous one is recorded
     (its players are told the earlier meetings), but the executor slot is free as soon as the result is
     queued, so workers never wait for the recording; a chain's last match is not waited for at all (the
-    caller's recorder drains its queue before the run ends).
+    caller's recorder drains its queue before the run ends). A streaming executor (local worker
+    processes) takes the jobs from a `_ChainFeed`, which keeps the same rules without a task per chain.
     """
+    if isinstance(executor, StreamingExecutor):
+        async with anyio.create_task_group() as group:
+            feed = _ChainFeed(chains, build_job, on_done, on_failed, should_stop, group)
+            await executor.stream(feed)
+        return
     limiter = anyio.CapacityLimiter(max(1, executor.slots))
     pending = collections.deque(chains)
 
@@ -102,3 +111,102 @@ async def run_chains(
     async with anyio.create_task_group() as group:
         for _ in range(min(len(pending), CHAIN_TASKS_PER_SLOT * max(1, executor.slots))):
             group.start_soon(take_chains)
+
+
+class _Token(Generic[T]):
+    """One match of a chain, from the moment its job is built to the moment it is resolved."""
+
+    __slots__ = ("attempts", "chain", "index", "job")
+
+    def __init__(self, chain: Sequence[T], index: int, job: MatchJob) -> None:
+        self.chain, self.index, self.job = chain, index, job
+        self.attempts = 0
+        """Attempts whose worker died while playing it."""
+
+
+class _ChainFeed(Generic[T]):
+    """`run_chains` for a streaming executor: the same rules (chains in order, a chain's next match built
+    once the previous one is recorded, a match retried once if its worker died, nothing new once
+    `should_stop`), kept as plain state that the executor's tasks consult between replies."""
+
+    def __init__(
+        self,
+        chains: Sequence[Sequence[T]],
+        build_job: Callable[[T], MatchJob],
+        on_done: OnDone[T],
+        on_failed: Callable[[T, str], None],
+        should_stop: Callable[[], bool],
+        group: TaskGroup,
+    ) -> None:
+        self._ready: collections.deque[tuple[Sequence[T], int]] = collections.deque(
+            (chain, 0) for chain in chains if chain
+        )
+        self._retry: collections.deque[_Token[T]] = collections.deque()
+        self._out = 0
+        """Tokens taken and not yet resolved: in flight, being recorded, or waiting to be."""
+        self._build_job, self._on_done, self._on_failed = build_job, on_done, on_failed
+        self._should_stop, self._group = should_stop, group
+        self._changed: anyio.Event | None = None
+        """What the executor's idle tasks wait on (made when one waits: most changes have no waiter)."""
+
+    def take(self) -> tuple[object, MatchJob] | None:
+        if self._should_stop():
+            return None
+        if self._retry:
+            token = self._retry.popleft()
+        elif self._ready:
+            chain, index = self._ready.popleft()
+            token = _Token(chain, index, self._build_job(chain[index]))
+        else:
+            return None
+        self._out += 1
+        return token, token.job
+
+    def exhausted(self) -> bool:
+        return self._out == 0 and (not (self._ready or self._retry) or self._should_stop())
+
+    async def changed(self) -> None:
+        if self._changed is None:
+            self._changed = anyio.Event()
+        await self._changed.wait()
+
+    def _notify(self) -> None:
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
+
+    async def done(self, token: object, played: MatchPlayed) -> None:
+        assert isinstance(token, _Token)
+        queued = self._on_done(token.chain[token.index], played)
+        recorded = None if queued is None else await queued
+        if recorded is not None and token.index < len(token.chain) - 1:
+            self._group.start_soon(self._advance_once, token, recorded)
+        else:
+            self._advance(token)
+
+    async def _advance_once(self, token: _Token[T], recorded: anyio.Event) -> None:
+        await recorded.wait()
+        self._advance(token)
+
+    def _advance(self, token: _Token[T]) -> None:
+        """The match is resolved: its chain's next match may start (first, as `run_chains` would)."""
+        if token.index < len(token.chain) - 1:
+            self._ready.appendleft((token.chain, token.index + 1))
+        self._out -= 1
+        self._notify()
+
+    def lost(self, token: object, error: WorkerLostError) -> None:
+        assert isinstance(token, _Token)
+        self._out -= 1
+        token.attempts += 1
+        if token.attempts < ATTEMPTS:
+            self._retry.append(token)
+        else:
+            self._on_failed(token.chain[token.index], _lost_twice(error))
+        self._notify()
+
+    def unstarted(self, token: object) -> None:
+        assert isinstance(token, _Token)
+        self._out -= 1
+        self._retry.appendleft(token)
+        self._notify()
