@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tournament.orchestration.match import ForfeitingPlayer, MatchPlayed, Player, play_match
+from tournament.picklable import by_fields
 from tournament.rules.forfeits import ForfeitReason
 from tournament.rules.games import get_game
 from tournament.rules.records import RoundRecord
@@ -25,6 +26,7 @@ from tournament.sandbox.player import PlayerSetup
 from tournament.sandbox.runtime import SandboxRuntime
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class Seat:
     """One side of a match: which component plays it and what that player is told."""
@@ -39,6 +41,7 @@ class Seat:
     """Why the component cannot play at all (it failed the contract check), if it cannot."""
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class MatchJob:
     match_id: int

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import Protocol, TypeGuard, runtime_checkable
 
+from tournament.picklable import by_fields
 from tournament.rules.forfeits import ForfeitReason
 from tournament.rules.games import Game
 from tournament.rules.records import RoundLog, RoundRecord, RoundRow
@@ -48,6 +49,7 @@ class Forfeit:
     detail: str
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class MatchPlayed:
     """Everything a played match produced, from player A's side."""

@@ -49,6 +49,7 @@ from tournament.persistence.models import (
     utcnow,
 )
 from tournament.persistence.strategies import StrategyVersionInfo, version_info
+from tournament.picklable import by_fields
 from tournament.rules.forfeits import ForfeitReason
 from tournament.rules.records import RoundLog, RoundRecord, RoundRow
 from tournament.rules.scoring import MatchOutcome, MatchScore
@@ -98,6 +99,7 @@ class TournamentInfo:
     participants: tuple[StrategyVersionInfo, ...]
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class MatchInfo:
     """A planned or played match, with its players' strategy names."""

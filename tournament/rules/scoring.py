@@ -6,6 +6,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from tournament.picklable import by_fields
 from tournament.rules.games import Game
 from tournament.rules.records import RoundRecord
 
@@ -18,6 +19,7 @@ class MatchOutcome(enum.StrEnum):
     DRAW = "draw"
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class MatchScore:
     """The scored result of a finished match."""

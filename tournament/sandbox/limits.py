@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from tournament.picklable import by_fields
 
+
+@by_fields
 @dataclass(frozen=True, slots=True)
 class SandboxLimits:
     """Per-tournament limits; recorded with every tournament so a run can be replayed exactly."""

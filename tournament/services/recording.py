@@ -24,6 +24,7 @@ from tournament.persistence import tournaments as tournament_repo
 from tournament.persistence.database import Database, open_database, sqlite_path
 from tournament.persistence.errors import MatchAlreadyRecordedError
 from tournament.persistence.tournaments import MatchInfo, PreparedMatch
+from tournament.picklable import by_fields
 
 
 def record_played(connection: Connection, match: MatchInfo, played: MatchPlayed) -> None:
@@ -193,6 +194,7 @@ def _close_retired() -> None:
         _retired.pop().close()
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class RecordInWorker:
     """Records the match in the worker process that played it; what the worker replies is the result
