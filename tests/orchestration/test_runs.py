@@ -6,7 +6,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,11 +16,19 @@ from sqlalchemy import update
 from tournament.paths import BUILTINS_MANIFEST
 from tournament.persistence import Database, open_database
 from tournament.persistence import tournaments as tournament_repo
+from tournament.persistence.errors import UnknownTournamentError
 from tournament.persistence.models import Match, Tournament, utcnow
 from tournament.services import runs
 from tournament.services.errors import LeaseLostError, TournamentBusyError, TournamentStateError
 from tournament.services.exports import write_rounds_csv
-from tournament.services.runs import CancelOutcome, cancel_tournament, claim_run, resumable_tournaments
+from tournament.services.runs import (
+    CancelOutcome,
+    RunLease,
+    cancel_tournament,
+    claim_run,
+    resumable_tournaments,
+    start_run,
+)
 from tournament.services.tournaments import (
     TournamentRequest,
     create_tournament,
@@ -145,7 +153,14 @@ def test_resumable_tournaments_lists_stale_runs_and_unstarted_ones_oldest_first(
     assert resumable_tournaments(db) == [never_started, stale]
 
 
-def test_only_one_of_many_concurrent_claims_wins(db_url: str, db: Database) -> None:
+def _started_lease(db: Database, tournament_id: int) -> RunLease | None:
+    return start_run(db, tournament_id).lease
+
+
+@pytest.mark.parametrize("claimer", [claim_run, _started_lease], ids=["claim_run", "start_run"])
+def test_only_one_of_many_concurrent_claims_wins(
+    db_url: str, db: Database, claimer: Callable[[Database, int], RunLease | None]
+) -> None:
     tournament_id = _create(db)
     barrier = threading.Barrier(4)
     outcomes: list[str] = []
@@ -154,7 +169,7 @@ def test_only_one_of_many_concurrent_claims_wins(db_url: str, db: Database) -> N
         with open_database(db_url) as own:
             barrier.wait()
             try:
-                lease = claim_run(own, tournament_id)
+                lease = claimer(own, tournament_id)
                 outcomes.append("won" if lease is not None else "none")
             except TournamentBusyError:
                 outcomes.append("busy")
@@ -165,6 +180,97 @@ def test_only_one_of_many_concurrent_claims_wins(db_url: str, db: Database) -> N
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == ["busy", "busy", "busy", "won"]
+
+
+def test_start_run_claims_and_lists_the_matches_to_play_failed_ones_included(db: Database) -> None:
+    tournament_id = _create(db)
+    with db.sessions() as session:
+        planned = tournament_repo.list_matches(session, tournament_id)
+    with db.sessions.begin() as session:
+        assert tournament_repo.fail_match(session, planned[2].match_id, "worker process died twice")
+    _set(db, tournament_id, status="failed", error="1 match failed")
+    started = start_run(db, tournament_id)
+    assert started.lease is not None
+    assert (started.info.id, started.info.status) == (tournament_id, "failed")  # as read before the claim
+    assert [p.name for p in started.info.participants] == list(FIELD)
+    assert started.pending == planned  # every match is pending again, in position order
+    with db.sessions() as session:
+        state = tournament_repo.lease_state(session, tournament_id)
+        assert tournament_repo.failed_matches(session, tournament_id) == []
+    assert (state.status, state.runner) == ("running", started.lease.runner)
+    assert state.started_at == started.lease.started_at
+    assert get_tournament(db, tournament_id).error is None
+
+
+def test_start_run_refuses_a_live_runner_and_writes_nothing(db: Database) -> None:
+    import os
+
+    tournament_id = _create(db)
+    with db.sessions() as session:
+        failed = tournament_repo.list_matches(session, tournament_id)[0].match_id
+    with db.sessions.begin() as session:
+        assert tournament_repo.fail_match(session, failed, "worker process died twice")
+    holder, beat = f"{HOST}:{os.getpid()}:abcd", utcnow() - timedelta(seconds=1)
+    _set(db, tournament_id, status="running", runner=holder, heartbeat_at=beat)
+    with db.sessions() as session:
+        before = tournament_repo.lease_state(session, tournament_id)
+    with pytest.raises(TournamentBusyError, match=f"tournament {tournament_id} is being run by"):
+        start_run(db, tournament_id)
+    with db.sessions() as session:
+        assert tournament_repo.lease_state(session, tournament_id) == before
+        still_failed = tournament_repo.failed_matches(session, tournament_id)
+    assert [match_id for match_id, _ in still_failed] == [failed]
+
+
+def test_start_run_returns_a_tournament_with_nothing_to_run_as_it_stands(db: Database) -> None:
+    finished, orphaned = _create(db), _create(db)
+    _set(db, finished, status="finished")
+    _set(
+        db,
+        orphaned,
+        status="running",
+        runner=f"{HOST}:{_dead_pid()}:x",
+        heartbeat_at=utcnow(),
+        cancel_requested=True,
+    )
+    done = start_run(db, finished)
+    assert (done.lease, done.info.status, done.pending) == (None, "finished", [])
+    cancelled = start_run(db, orphaned)  # the dead run's cancel request is carried out
+    assert (cancelled.lease, cancelled.info.status, cancelled.info.error) == (None, "cancelled", "cancelled")
+    assert cancelled.info == get_tournament(db, orphaned)
+    with pytest.raises(UnknownTournamentError):
+        start_run(db, 9999)
+
+
+def test_finish_counts_the_matches_and_releases_the_lease_in_one_step(db: Database) -> None:
+    tournament_id = _create(db)
+    lease = start_run(db, tournament_id).lease
+    assert lease is not None
+    counted: list[tuple[int, int]] = []
+
+    def decide(finished: int, total: int) -> tuple[str, str | None]:
+        counted.append((finished, total))
+        return "failed", f"{total - finished} matches were not played"
+
+    assert lease.finish(decide) == ("failed", "6 matches were not played", True)
+    assert counted == [(0, 6)]
+    info = get_tournament(db, tournament_id)
+    assert (info.status, info.error) == ("failed", "6 matches were not played")
+    assert info.finished_at == lease.released_at
+    with db.sessions() as session:
+        assert tournament_repo.lease_state(session, tournament_id).runner is None
+
+
+def test_finish_leaves_a_lease_taken_over_alone(db: Database) -> None:
+    tournament_id = _create(db)
+    lease = start_run(db, tournament_id).lease
+    assert lease is not None
+    _set(db, tournament_id, runner="elsewhere:1:new")
+    assert lease.finish(lambda finished, total: ("finished", None)) == ("finished", None, False)
+    assert lease.released_at is None
+    with db.sessions() as session:
+        state = tournament_repo.lease_state(session, tournament_id)
+    assert (state.status, state.runner) == ("running", "elsewhere:1:new")
 
 
 def test_renewing_a_lost_lease_tells_the_runner(db: Database) -> None:

@@ -30,12 +30,18 @@ from tournament.persistence import (
     record_match,
     set_status,
 )
-from tournament.persistence.models import Match, MatchLog, Round
+from tournament.persistence.models import Match, MatchLog, Round, Tournament, utcnow
 from tournament.persistence.tournaments import (
     MAX_CHUNK_ROWS,
     fail_match,
+    failed_matches,
+    lease_state,
+    matches_to_play,
+    pending_matches,
     prepare_match,
+    release_if_finished,
     reset_failed_matches,
+    run_state,
     write_match,
 )
 from tournament.rules.forfeits import ForfeitReason
@@ -126,6 +132,80 @@ def test_ids_start_at_one_and_tournament_round_trips(
         assert all(m.status == "pending" for m in matches)
         assert [t.id for t in list_tournaments(session)] == [2, 1]
         assert match_counts(session, first) == (0, 3)
+
+
+def test_plain_reads_through_a_core_connection_read_what_the_orm_reads(
+    database: Database, trio: list[StrategyVersionInfo]
+) -> None:
+    tournament_id = new_tournament(database, trio)
+    with database.sessions.begin() as session:
+        set_status(session, tournament_id, "failed", error="worker died")
+    with database.sessions() as session:
+        (orm,) = list_tournaments(session)
+        from_session = run_state(session, tournament_id)
+    with database.engine.connect() as connection:
+        info, lease = run_state(connection, tournament_id)
+        assert lease == lease_state(connection, tournament_id) == from_session[1]
+        with pytest.raises(UnknownTournamentError, match="no tournament with id 7"):
+            run_state(connection, 7)
+    assert info == orm == from_session[0]
+    assert (lease.status, lease.runner, lease.cancel_requested) == ("failed", None, False)
+    assert (lease.started_at, lease.created_at) == (info.started_at, info.created_at)
+
+
+def test_matches_to_play_makes_failed_matches_pending_again(
+    database: Database, trio: list[StrategyVersionInfo]
+) -> None:
+    tournament_id = new_tournament(database, trio)
+    with database.sessions() as session:
+        info = get_tournament(session, tournament_id)
+        every = pending_matches(session, info)
+    with database.engine.begin() as connection:
+        assert matches_to_play(connection, info) == every  # nothing failed: one read, nothing written
+    with database.sessions.begin() as session:
+        assert fail_match(session, every[1].match_id, "worker process died twice")
+    with database.sessions() as session:
+        assert [m.match_id for m in pending_matches(session, info)] == [every[0].match_id, every[2].match_id]
+    with database.engine.begin() as connection:
+        assert matches_to_play(connection, info) == every
+    with database.sessions() as session:
+        assert failed_matches(session, tournament_id) == []
+        assert pending_matches(session, info) == every
+        assert [m.status for m in list_matches(session, tournament_id)] == ["pending"] * 3
+
+
+def test_release_if_finished_needs_the_lease_and_every_match_finished(
+    database: Database, trio: list[StrategyVersionInfo]
+) -> None:
+    tournament_id = new_tournament(database, trio)
+    with database.sessions.begin() as session:
+        set_status(session, tournament_id, "running")
+        row = session.get(Tournament, tournament_id)
+        assert row is not None
+        row.runner, row.heartbeat_at = "here:1:a", utcnow()
+    for match_id in (1, 2):
+        play(database, match_id, scripted_rounds(2))
+    now = utcnow()
+    with database.engine.begin() as connection:
+        assert not release_if_finished(connection, tournament_id, runner="here:1:a", now=now)  # one to play
+    play(database, 3, scripted_rounds(2))
+    with database.engine.begin() as connection:
+        assert not release_if_finished(connection, tournament_id, runner="elsewhere:2:b", now=now)
+        info, lease = run_state(connection, tournament_id)
+    assert (info.status, lease.runner) == ("running", "here:1:a")
+    with database.engine.begin() as connection:
+        assert release_if_finished(connection, tournament_id, runner="here:1:a", now=now)
+    with database.sessions() as session:
+        info, lease = run_state(session, tournament_id)
+    assert (info.status, info.error, info.finished_at) == ("finished", None, now)
+    assert (lease.runner, lease.heartbeat_at) == (None, None)
+
+
+def test_plain_statements_raise_driver_errors_as_sqlalchemy_errors(database: Database) -> None:
+    from tournament.persistence import tournaments
+
+    with database.engine.connect() as connection, pytest.raises(exc.DBAPIError, match="no_such_column"):
+        tournaments._plain(connection, "SELECT no_such_column FROM tournaments WHERE id = ?", (1,))
 
 
 def test_unknown_tournament(database: Database) -> None:

@@ -14,12 +14,11 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypeAlias, cast
 
 from sqlalchemy import (
     Column,
     Connection,
-    CursorResult,
     Dialect,
     Table,
     and_,
@@ -259,54 +258,94 @@ def _tournament_info(row: Tournament, participants: Sequence[StrategyVersionInfo
     )
 
 
-def _plain(session: Session, sql: str, params: Sequence[Any] = ()) -> CursorResult[Any]:
-    """Run plain SQL written with ``?`` markers on the session's connection (psycopg gets ``%s``).
+Handle: TypeAlias = Session | Connection
+"""What the run-lease functions accept: a Session, or a Core connection for callers that need no ORM (the
+few reads and compare-and-sets that start and end a run cost less without a Session around them)."""
+
+
+def _connection(handle: Handle) -> Connection:
+    return handle if isinstance(handle, Connection) else handle.connection()
+
+
+@dataclass(frozen=True, slots=True)
+class _Executed:
+    """What a plain statement returned: its rows (none for a write), their description, rows changed."""
+
+    rows: list[tuple[Any, ...]]
+    description: Sequence[Sequence[Any]]
+    rowcount: int
+
+
+def _plain(session: Handle, sql: str, params: Sequence[Any] = ()) -> _Executed:
+    """Run plain SQL written with ``?`` markers on the driver's cursor of the handle's connection, in its
+    transaction (psycopg gets ``%s``); driver errors are raised as SQLAlchemy's, as `exec_driver_sql`
+    raises them.
 
     Why not Core: a fresh engine (every CLI command, every run of a benchmark) compiles each Core or ORM
-    statement on its first use, which for the short reads and compare-and-sets of starting and ending a
-    run costs several times what the database takes to answer them. Values go through their columns'
-    type processors (`_bind`, `_typed`), so they are stored and read back exactly as Core would.
+    statement on its first use, and even `exec_driver_sql`'s bookkeeping (an execution context, a
+    result's metadata) costs more than SQLite takes to answer the short reads and compare-and-sets that
+    start and end every run. Values go through their columns' type processors (`_bind`, `_typed`), so
+    they are stored and read back exactly as Core would.
     """
-    connection = session.connection()
-    if connection.dialect.paramstyle != "qmark":
+    connection = _connection(session)
+    if not connection.in_transaction():
+        connection.begin()  # what `exec_driver_sql` does first: the caller's commit covers this statement
+    dialect = connection.dialect
+    if dialect.paramstyle != "qmark":
         sql = sql.replace("?", "%s")
-    return connection.exec_driver_sql(sql, tuple(params))
+    driver_error = dialect.loaded_dbapi.Error
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, tuple(params))
+        if cursor.description is None:
+            return _Executed([], (), cursor.rowcount)
+        return _Executed(cast(list[tuple[Any, ...]], cursor.fetchall()), cursor.description, cursor.rowcount)
+    except driver_error as error:
+        raise exc.DBAPIError.instance(sql, tuple(params), error, driver_error, dialect=dialect) from error
+    finally:
+        cursor.close()
 
 
-def _rows(session: Session, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-    return [tuple(row) for row in _plain(session, sql, params)]
+def _rows(session: Handle, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    return _plain(session, sql, params).rows
 
 
-def _bind(session: Session, column: Column[Any], value: Any) -> Any:
+def _dialect(session: Handle) -> Dialect:
+    return session.dialect if isinstance(session, Connection) else session.get_bind().dialect
+
+
+def _bind(session: Handle, column: Column[Any], value: Any) -> Any:
     """`value` as Core would bind it for `column` (e.g. a UTC timestamp as SQLite's naive text)."""
     if value is None:
         return None
-    dialect = session.get_bind().dialect
+    dialect = _dialect(session)
     process = column.type.dialect_impl(dialect).bind_processor(dialect)
     return value if process is None else process(value)
 
 
 def _typed(
-    session: Session, columns: Sequence[Column[Any]], sql: str, params: Sequence[Any]
+    session: Handle, columns: Sequence[Column[Any]], sql: str, params: Sequence[Any]
 ) -> list[tuple[Any, ...]]:
     """The rows of a plain SELECT of `columns`, each value converted by its column's result processor
     (given the driver's type code, as Core does), so they read exactly as from a Core statement."""
     result = _plain(session, sql, params)
-    dialect = session.get_bind().dialect
-    codes = [entry[1] for entry in result.cursor.description]
+    if not result.rows:
+        return []
+    dialect = _dialect(session)
     processors = [
-        column.type.dialect_impl(dialect).result_processor(dialect, code)
-        for column, code in zip(columns, codes, strict=True)
+        (index, process)
+        for index, (column, entry) in enumerate(zip(columns, result.description, strict=True))
+        if (process := column.type.dialect_impl(dialect).result_processor(dialect, entry[1])) is not None
     ]
-    if not any(processors):
-        return [tuple(row) for row in result]
-    return [
-        tuple(
-            value if process is None else process(value)
-            for process, value in zip(processors, row, strict=True)
-        )
-        for row in result
-    ]
+    if not processors:
+        return result.rows
+    rows = []
+    for row in result.rows:
+        values = list(row)
+        for index, process in processors:
+            values[index] = process(values[index])
+        rows.append(tuple(values))
+    return rows
 
 
 _TOURNAMENTS = cast(Table, Tournament.__table__)
@@ -336,7 +375,7 @@ _PARTICIPANTS_SQL = (
 )
 
 
-def run_state(session: Session, tournament_id: int) -> tuple[TournamentInfo, LeaseState]:
+def run_state(session: Handle, tournament_id: int) -> tuple[TournamentInfo, LeaseState]:
     """The tournament and its lease in one read (two plain queries): what starting a run needs.
 
     UnknownTournamentError ("no tournament with id 7") if there is none.
@@ -462,19 +501,37 @@ def list_matches(session: Session, tournament_id: int, *, pending_only: bool = F
     ]
 
 
-def pending_matches(session: Session, info: TournamentInfo) -> list[MatchInfo]:
+def pending_matches(session: Handle, info: TournamentInfo) -> list[MatchInfo]:
     """The tournament's unplayed matches by position, named from `info`'s participants.
 
     What a run plays: one plain indexed read of `matches` (no joins to the strategy tables: the names
     come from `info`).
     """
-    names = {participant.version_id: participant.name for participant in info.participants}
     rows = _rows(
         session,
         "SELECT id, position, repetition, version_a_id, version_b_id, seed FROM matches"
         " WHERE tournament_id = ? AND status = 'pending' ORDER BY position",
         (info.id,),
     )
+    return _pending_infos(info, rows)
+
+
+def matches_to_play(session: Handle, info: TournamentInfo) -> list[MatchInfo]:
+    """`pending_matches` after `reset_failed_matches`, in one read when no match failed (the usual case):
+    what a run that has just claimed its lease plays."""
+    rows = _rows(
+        session,
+        "SELECT id, position, repetition, version_a_id, version_b_id, seed, status FROM matches"
+        " WHERE tournament_id = ? AND status IN ('pending', 'failed') ORDER BY position",
+        (info.id,),
+    )
+    if any(row[6] == "failed" for row in rows):
+        reset_failed_matches(session, info.id)
+    return _pending_infos(info, [row[:6] for row in rows])
+
+
+def _pending_infos(info: TournamentInfo, rows: Sequence[tuple[Any, ...]]) -> list[MatchInfo]:
+    names = {participant.version_id: participant.name for participant in info.participants}
     return [
         MatchInfo(
             match_id=match_id,
@@ -492,7 +549,7 @@ def pending_matches(session: Session, info: TournamentInfo) -> list[MatchInfo]:
     ]
 
 
-def match_counts(session: Session, tournament_id: int) -> tuple[int, int]:
+def match_counts(session: Handle, tournament_id: int) -> tuple[int, int]:
     """(finished, total) matches of a tournament, for progress displays."""
     sql = "SELECT count(CASE WHEN status = 'finished' THEN 1 END), count(*) FROM matches"
     sql += " WHERE tournament_id = ?"
@@ -1037,7 +1094,7 @@ def _lease_columns() -> tuple[InstrumentedAttribute[Any], ...]:
     )  # fmt: skip
 
 
-def lease_state(session: Session, tournament_id: int) -> LeaseState:
+def lease_state(session: Handle, tournament_id: int) -> LeaseState:
     """The tournament's status and lease; UnknownTournamentError if there is none."""
     sql = f"SELECT {', '.join(_LEASE_NAMES)} FROM tournaments WHERE id = ?"
     found = _typed(session, _LEASE_COLUMNS, sql, (tournament_id,))
@@ -1061,7 +1118,7 @@ def _unchanged(seen: LeaseState) -> Any:
     )
 
 
-def claim_lease(session: Session, seen: LeaseState, *, runner: str, now: datetime) -> bool:
+def claim_lease(session: Handle, seen: LeaseState, *, runner: str, now: datetime) -> bool:
     """Take the run lease if the tournament is still exactly as `seen` (and runnable, not cancelled).
 
     Marks it 'running' (stamping `started_at` on the first start) and clears a previous run's error.
@@ -1081,7 +1138,7 @@ def claim_lease(session: Session, seen: LeaseState, *, runner: str, now: datetim
     return bool(result.rowcount == 1)
 
 
-def _plain_unchanged(session: Session, seen: LeaseState) -> tuple[str, list[Any]]:
+def _plain_unchanged(session: Handle, seen: LeaseState) -> tuple[str, list[Any]]:
     """`_unchanged` as plain SQL: the WHERE clause and its parameters."""
     clauses, params = ["id = ?", "status = ?"], [seen.tournament_id, seen.status]
     for name, value in (("runner", seen.runner), ("heartbeat_at", seen.heartbeat_at)):
@@ -1112,7 +1169,7 @@ def renew_lease(session: Session, tournament_id: int, *, runner: str, now: datet
 
 
 def release_lease(
-    session: Session, tournament_id: int, *, runner: str, status: str, error: str | None, now: datetime
+    session: Handle, tournament_id: int, *, runner: str, status: str, error: str | None, now: datetime
 ) -> bool:
     """End a run: set its final `status` and `error` and drop the lease, if `runner` still holds it."""
     if status not in TOURNAMENT_STATUSES:
@@ -1127,6 +1184,22 @@ def release_lease(
     return bool(result.rowcount == 1)
 
 
+def release_if_finished(session: Handle, tournament_id: int, *, runner: str, now: datetime) -> bool:
+    """`release_lease` as 'finished' (no error) if `runner` holds the lease and every match of the
+    tournament is finished; False, changing nothing, otherwise.
+
+    The usual end of a run in one statement, where counting the matches first would take two.
+    """
+    result = _plain(
+        session,
+        "UPDATE tournaments SET runner = NULL, heartbeat_at = NULL, status = 'finished', error = NULL,"
+        " finished_at = ? WHERE id = ? AND runner = ? AND NOT EXISTS"
+        " (SELECT 1 FROM matches WHERE tournament_id = ? AND status <> 'finished')",
+        (_bind(session, _TOURNAMENTS.c.finished_at, now), tournament_id, runner, tournament_id),
+    )
+    return bool(result.rowcount == 1)
+
+
 def request_cancel(session: Session, tournament_id: int) -> bool:
     """Ask the runner to stop at the next match boundary; False if the tournament is already over."""
     result = session.connection().execute(
@@ -1137,11 +1210,11 @@ def request_cancel(session: Session, tournament_id: int) -> bool:
     return bool(result.rowcount == 1)
 
 
-def cancel_unleased(session: Session, seen: LeaseState, *, now: datetime) -> bool:
+def cancel_unleased(session: Handle, seen: LeaseState, *, now: datetime) -> bool:
     """Cancel a tournament nobody (alive) runs, if it is still exactly as `seen`; drops a stale lease."""
     if seen.status not in RUNNABLE:
         return False
-    result = session.connection().execute(
+    result = _connection(session).execute(
         update(Tournament)
         .where(_unchanged(seen))
         .values(
@@ -1166,7 +1239,7 @@ def fail_match(session: Session, match_id: int, error: str) -> bool:
     return bool(result.rowcount == 1)
 
 
-def reset_failed_matches(session: Session, tournament_id: int) -> int:
+def reset_failed_matches(session: Handle, tournament_id: int) -> int:
     """Make the tournament's failed matches pending again (a resumed run re-plays them); returns how many."""
     result = _plain(
         session,

@@ -7,20 +7,25 @@ processes never play the same tournament at once; a lease whose runner died is t
 
 from __future__ import annotations
 
+import _thread
 import enum
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 import anyio
+from sqlalchemy import Connection
 
 from tournament.persistence import tournaments as tournament_repo
 from tournament.persistence.database import Database
 from tournament.persistence.models import utcnow
-from tournament.persistence.tournaments import LeaseState
+from tournament.persistence.tournaments import LeaseState, MatchInfo, TournamentInfo
 from tournament.services.errors import TournamentBusyError, TournamentStateError
 from tournament.services.run_lease import HEARTBEAT_INTERVAL_S, describe_lease, lease_is_live, new_runner
+
+_T = TypeVar("_T")
 
 CLAIM_ATTEMPTS = 5
 """Compare-and-set attempts before giving up on a lease that keeps changing hands."""
@@ -50,12 +55,14 @@ class RunLease:
 
         The renewals run in a thread of their own, so that the lease stays alive while the event loop is
         busy: an in-process match plays on it, for as long as the match takes. This task only watches
-        for the thread's news, and raises what made a renewal fail.
+        for the thread's news, and raises what made a renewal fail. The thread is started without
+        waiting for it to run (`threading.Thread.start` waits until the new thread is scheduled: when
+        the workers keep both cores busy that was milliseconds on every run's critical path); nothing
+        joins it, like a daemon thread.
         """
         stop = threading.Event()
         failure: list[Exception] = []
-        beat = threading.Thread(target=self._beat, args=(stop, failure), name="lease-heartbeat", daemon=True)
-        beat.start()
+        _thread.start_new_thread(self._beat, (stop, failure))
         try:
             while not (self.lost or failure):
                 await anyio.sleep(min(HEARTBEAT_INTERVAL_S, WATCH_INTERVAL_S))
@@ -81,43 +88,106 @@ class RunLease:
 
     def release(self, status: str, error: str | None) -> bool:
         """Record the run's final status and drop the lease (a no-op if the lease was lost)."""
+        with self.db.engine.begin() as connection:
+            return self._release(connection, status, error)
+
+    def finish(self, decide: Callable[[int, int], tuple[str, str | None]]) -> tuple[str, str | None, bool]:
+        """End the run: 'finished' if every match of the tournament is, else the status `decide` makes
+        of the (finished, total) match counts; `release` with it. Returns (status, error, whether
+        released).
+
+        One connection and one commit for what ends every run, on its critical path, and one statement
+        when all went well. The matches are all recorded by then (or never will be by this run), so
+        deciding in the transaction that releases changes nothing.
+        """
+        with self.db.engine.begin() as connection:
+            now, runner = utcnow(), self.runner
+            if tournament_repo.release_if_finished(connection, self.tournament_id, runner=runner, now=now):
+                self.released_at = now
+                return "finished", None, True
+            finished, total = tournament_repo.match_counts(connection, self.tournament_id)
+            status, error = decide(finished, total)
+            return status, error, self._release(connection, status, error)
+
+    def _release(self, connection: Connection, status: str, error: str | None) -> bool:
         now = utcnow()
-        with self.db.sessions.begin() as session:
-            released = tournament_repo.release_lease(
-                session, self.tournament_id, runner=self.runner, status=status, error=error, now=now
-            )
+        released = tournament_repo.release_lease(
+            connection, self.tournament_id, runner=self.runner, status=status, error=error, now=now
+        )
         if released:
             self.released_at = now
         return released
 
 
-def claim_run(db: Database, tournament_id: int, *, seen: LeaseState | None = None) -> RunLease | None:
+def claim_run(db: Database, tournament_id: int) -> RunLease | None:
     """Take the tournament's run lease and make its failed matches pending again.
 
     None when there is nothing to run (finished or cancelled; a pending cancel request of a dead run is
-    carried out here). TournamentBusyError when a live runner holds the lease. `seen`: the lease as the
-    caller has just read it, which saves the first read.
+    carried out here). TournamentBusyError when a live runner holds the lease.
+    """
+    with db.engine.begin() as connection:
+
+        def read() -> tuple[None, LeaseState]:
+            return None, tournament_repo.lease_state(connection, tournament_id)
+
+        _, lease = _take_lease(db, connection, tournament_id, read)
+        if lease is not None:
+            tournament_repo.reset_failed_matches(connection, tournament_id)
+    return lease
+
+
+@dataclass(frozen=True, slots=True)
+class StartedRun:
+    """What starting a run read and claimed (see `start_run`)."""
+
+    info: TournamentInfo
+    """The tournament as read before the claim; the tournament as it stands when `lease` is None."""
+    lease: RunLease | None
+    """None: there is nothing to run."""
+    pending: list[MatchInfo] = field(default_factory=list)
+    """The matches to play, by position (failed ones made pending again)."""
+
+
+def start_run(db: Database, tournament_id: int) -> StartedRun:
+    """`claim_run` that also reads the tournament and the matches to play, in the claim's transaction.
+
+    Everything a run does before its first match is sent to a worker, in one connection and one commit
+    (each session or connection checkout costs more than the SQL it runs). UnknownTournamentError if
+    there is no such tournament.
+    """
+    with db.engine.begin() as connection:
+        info, lease = _take_lease(
+            db, connection, tournament_id, lambda: tournament_repo.run_state(connection, tournament_id)
+        )
+        if lease is None:
+            return StartedRun(info, None)
+        return StartedRun(info, lease, tournament_repo.matches_to_play(connection, info))
+
+
+def _take_lease(
+    db: Database, connection: Connection, tournament_id: int, read: Callable[[], tuple[_T, LeaseState]]
+) -> tuple[_T, RunLease | None]:
+    """The compare-and-set loop of `claim_run` in the caller's transaction: `read` returns what the
+    caller wants read with the lease, and is called again after every lost compare-and-set.
+
+    Reads and compare-and-sets share the transaction safely: a compare-and-set that finds the row
+    changed writes nothing, and the next read sees the change (PostgreSQL reads committed rows at each
+    statement; a SQLite connection reads outside a transaction until its first write, and holds the
+    write lock after it).
     """
     runner = str(new_runner())
     for _ in range(CLAIM_ATTEMPTS):
-        if seen is None:
-            with db.sessions() as session:
-                seen = tournament_repo.lease_state(session, tournament_id)
+        value, seen = read()
         now = utcnow()
         if seen.status not in tournament_repo.RUNNABLE:
-            return None
+            return value, None
         if seen.runner is not None and lease_is_live(seen.runner, seen.heartbeat_at, now):
             holder = describe_lease(seen.runner, seen.heartbeat_at, now)
             raise TournamentBusyError(f"tournament {tournament_id} is being run by {holder}")
-        with db.sessions.begin() as session:
-            if seen.cancel_requested:
-                tournament_repo.cancel_unleased(session, seen, now=now)
-                seen = None
-                continue
-            if tournament_repo.claim_lease(session, seen, runner=runner, now=now):
-                tournament_repo.reset_failed_matches(session, tournament_id)
-                return RunLease(db, tournament_id, runner, started_at=seen.started_at or now)
-        seen = None
+        if seen.cancel_requested:
+            tournament_repo.cancel_unleased(connection, seen, now=now)
+        elif tournament_repo.claim_lease(connection, seen, runner=runner, now=now):
+            return value, RunLease(db, tournament_id, runner, started_at=seen.started_at or now)
     raise TournamentBusyError(f"tournament {tournament_id}: its run lease keeps changing hands; try again")
 
 

@@ -45,7 +45,7 @@ from tournament.sandbox.limits import SandboxLimits
 from tournament.sandbox.runtime import SandboxRuntime
 from tournament.services.errors import InvalidRequestError, LeaseLostError
 from tournament.services.recording import RecordInWorker, record_played, workers_can_record
-from tournament.services.runs import RunLease, claim_run
+from tournament.services.runs import RunLease, start_run
 
 MAX_ROUNDS = 1_000_000
 
@@ -194,14 +194,12 @@ def run_tournament(
     processes (`orchestration.executors.pool`), which the run borrows and gives back (None: a cold start).
     """
     check_executor(executor)
-    with db.sessions() as session:
-        info, seen = tournament_repo.run_state(session, tournament_id)
-    if info.status in ("finished", "cancelled"):
-        return info
-    lease = claim_run(db, tournament_id, seen=seen)
+    started = start_run(db, tournament_id)
+    info, lease = started.info, started.lease
     if lease is None:
-        return get_tournament(db, tournament_id)
-    run = _Run(db, info, lease, on_match, cache_dir)  # what a run reads from `info` never changes
+        return info
+    # `info` was read before the claim: what a run reads from it never changes
+    run = _Run(db, info, lease, on_match, cache_dir, started.pending)
     try:
         prepare_workers(workers, executor, db)
         anyio.run(run.play, executor, workers, pool)
@@ -216,8 +214,8 @@ def run_tournament(
         raise LeaseLostError(
             f"tournament {tournament_id}: another runner took its lease over; this run stopped"
         )
-    status, message = run.outcome()
-    if not lease.release(status, message):
+    status, message, released = lease.finish(run.outcome)
+    if not released:
         return get_tournament(db, tournament_id)
     finished_at = lease.released_at if status in ("finished", "failed", "cancelled") else None
     return replace(info, status=status, error=message, started_at=lease.started_at, finished_at=finished_at)
@@ -233,9 +231,12 @@ class _Run:
         lease: RunLease,
         on_match: ProgressCallback | None,
         cache_dir: Path | None,
+        pending: Sequence[MatchInfo],
     ) -> None:
         self.db, self.info, self.lease, self.on_match, self.cache_dir = db, info, lease, on_match, cache_dir
         self.failures: list[str] = []
+        self.pending = pending
+        """The matches to play, as `start_run` read them in the claim's transaction."""
 
     async def play(self, spec: str | None, workers: int | None, pool: WorkerPool | None = None) -> None:
         limits = SandboxLimits.from_dict(dict(self.info.config["limits"]))
@@ -252,11 +253,9 @@ class _Run:
         try:
             async with anyio.create_task_group() as group:
                 group.start_soon(self.lease.keep_alive, group.cancel_scope.cancel)
-                with self.db.sessions() as session:
-                    pending = tournament_repo.pending_matches(session, self.info)
                 scope = HistoryScope(str(self.info.config.get("history", HistoryScope.TOURNAMENT)))
                 independent = scope is HistoryScope.NONE or limits.history_cap == 0
-                chains = _chains(pending, independent=independent)
+                chains = _chains(self.pending, independent=independent)
                 executor = open_executor(
                     spec, workers=count, runtime=runtime, cache_dir=self.cache_dir,
                     components=_component_source(self.db), pool=pool,
@@ -307,10 +306,8 @@ class _Run:
             tournament_repo.fail_match(session, match.match_id, error)
         self.failures.append(f"match {match.match_id} ({match.strategy_a} vs {match.strategy_b}): {error}")
 
-    def outcome(self) -> tuple[str, str | None]:
-        """The final (status, error) of this run."""
-        with self.db.sessions() as session:
-            finished, total = tournament_repo.match_counts(session, self.info.id)
+    def outcome(self, finished: int, total: int) -> tuple[str, str | None]:
+        """The final (status, error) of this run, given its tournament's (finished, total) matches."""
         if finished == total:
             return "finished", None
         resume = f"`tournament resume {self.info.id}` plays them"
