@@ -114,10 +114,13 @@ def worker_idle() -> None:
 
 def prepare_zygote() -> None:
     """Work every worker process would repeat before its first move, done once in the zygote that forks
-    them (see `process_worker`): the native round loop built (if need be) and loaded, and the artifact
-    cache's folder name for the default limits (reading wasmtime's version scans package metadata)."""
+    them (see `process_worker`): malloc's trim threshold (see `heap`), the native round loop built (if
+    need be) and loaded, and the artifact cache's folder name for the default limits (reading
+    wasmtime's version scans package metadata)."""
+    from tournament.orchestration.heap import keep_freed_heap
     from tournament.sandbox import native
 
+    keep_freed_heap()  # a zygote started afresh; a forked one has the coordinator's setting already
     with contextlib.suppress(Exception):
         native.rounds()
     _ = EngineSettings(stack_bytes=SandboxLimits().stack_bytes).fingerprint

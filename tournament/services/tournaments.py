@@ -26,6 +26,7 @@ from tournament.orchestration.executors import (
 )
 from tournament.orchestration.executors.local import InProcessExecutor, LocalProcessExecutor, zygote_pid
 from tournament.orchestration.executors.pool import WorkerPool
+from tournament.orchestration.heap import keep_freed_heap
 from tournament.orchestration.jobs import MatchJob, Seat
 from tournament.orchestration.match import MatchPlayed
 from tournament.orchestration.pairing import round_robin
@@ -194,6 +195,7 @@ def run_tournament(
     processes (`orchestration.executors.pool`), which the run borrows and gives back (None: a cold start).
     """
     check_executor(executor)
+    keep_freed_heap()
     started = start_run(db, tournament_id)
     info, lease = started.info, started.lease
     if lease is None:
