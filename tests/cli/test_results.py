@@ -64,3 +64,22 @@ def test_unknown_match_and_game_are_one_line_errors(sqlite_cli: Cli) -> None:
     assert result.stderr.startswith("error: unknown game 'chess'")
     result = sqlite_cli("h2h", "5", expect=2)
     assert result.stderr.strip() == "error: no tournament with id 5"
+
+
+def test_a_replay_page_spanning_two_round_blocks(sqlite_cli: Cli) -> None:
+    """A 1,500-round match is stored as two blocks (1,024 + 476 rounds); a page across the boundary reads
+    as the same rounds, with the same running score, as the whole replay does."""
+    cli = sqlite_cli
+    cli("run", "--rounds", "1500", "--seed", "3", "--strategies", "beat-last,rotate", "--workers", "1")
+    replay = json.loads(cli("match", "show", "1", "--json").stdout)
+    rounds = replay["rounds"]
+    assert [r["round"] for r in rounds] == list(range(1500))
+    assert (rounds[-1]["score_a"], rounds[-1]["score_b"]) == (
+        replay["match"]["total_a"],
+        replay["match"]["total_b"],
+    )
+    for offset, limit in ((1000, 50), (1024, 5), (1499, 10)):
+        page = json.loads(
+            cli("match", "show", "1", "--json", "--offset", str(offset), "--limit", str(limit)).stdout
+        )
+        assert page["rounds"] == rounds[offset : offset + limit], (offset, limit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from tests.cli.conftest import Cli
 from tournament.paths import BUILTINS_MANIFEST
-from tournament.persistence import Database, open_database
-from tournament.persistence.models import ComponentBlob, StrategyVersion, TournamentEntry
+from tournament.persistence import Database, open_database, round_blocks
+from tournament.persistence.models import ComponentBlob, RoundBlock, StrategyVersion, TournamentEntry
+from tournament.rules.records import RoundRow
 from tournament.services.integrity import check_database
 from tournament.services.tournaments import TournamentRequest, create_tournament, run_tournament
 
@@ -38,13 +39,17 @@ def played(db_url: str, cache: Path) -> Iterator[tuple[Database, int]]:
         yield db, tournament_id
 
 
-def _sql(db: Database, *statements: str) -> None:
+Corruption = str | Callable[[Session], None]
+"""An SQL statement, or a change made through the ORM where SQL cannot say it portably."""
+
+
+def _sql(db: Database, *statements: Corruption) -> None:
     with db.sessions.begin() as session:
         for statement in statements:
-            if statement.startswith("-- flip a byte"):
-                _flip_byte(session)
-            else:
+            if isinstance(statement, str):
                 session.execute(text(statement))
+            else:
+                statement(session)
 
 
 def _flip_byte(session: Session) -> None:
@@ -58,6 +63,49 @@ def _flip_byte(session: Session) -> None:
     blob.data = blob.data[:-1] + bytes([blob.data[-1] ^ 1])
 
 
+def _restore(
+    match_id: int, change: Callable[[list[RoundRow]], list[list[RoundRow]]]
+) -> Callable[[Session], None]:
+    """Store the match's rounds again as `change` regroups them (one or more runs, each its own blocks)."""
+
+    def corrupt(session: Session) -> None:
+        stored = session.scalars(
+            select(RoundBlock).where(RoundBlock.match_id == match_id).order_by(RoundBlock.first_round)
+        ).all()
+        blocks = [round_blocks.Block(old.first_round, old.rounds, old.width, old.data) for old in stored]
+        rows = list(round_blocks.decode_all(blocks))
+        for old in stored:
+            session.delete(old)
+        session.flush()
+        for run in change(rows):
+            for new in round_blocks.encode(run):
+                session.add(
+                    RoundBlock(
+                        match_id=match_id,
+                        first_round=new.first_round,
+                        rounds=new.rounds,
+                        width=new.width,
+                        data=new.data,
+                    )
+                )
+
+    return corrupt
+
+
+def _more_b(rows: list[RoundRow]) -> list[list[RoundRow]]:
+    """Round 3 pays B 5 more."""
+    row = rows[3]
+    return [[*rows[:3], (*row[:4], row[4] + 5, *row[5:]), *rows[4:]]]
+
+
+def _unknown_forfeit_code(session: Session) -> None:
+    """Round 0 of match 1 gets forfeit code 15 for A, which no reason has (the flags column comes last)."""
+    block = session.scalars(select(RoundBlock).where(RoundBlock.match_id == 1)).one()
+    flags = len(round_blocks.COLUMNS) - 1
+    at = flags * block.rounds * block.width
+    block.data = block.data[:at] + bytes([15 << 2]) + block.data[at + 1 :]
+
+
 def test_a_consistent_database_passes(played: tuple[Database, int]) -> None:
     db, tournament_id = played
     report = check_database(db)
@@ -69,14 +117,34 @@ def test_a_consistent_database_passes(played: tuple[Database, int]) -> None:
     assert (one.ok, one.tournaments, one.matches, one.blobs) == (True, 1, 3, 3)
 
 
-CORRUPTIONS = {
+CORRUPTIONS: dict[str, tuple[list[Corruption], str]] = {
     "missing round": (
-        ["DELETE FROM rounds WHERE match_id = 1 AND round = 29"],
-        "tournament 1 match 1: has 29 round rows (numbered 0..28), expected 30 numbered 0..29",
+        [_restore(1, lambda rows: [rows[:29]])],
+        "tournament 1 match 1: its round blocks hold 29 rounds (numbered 0..28), expected 30 numbered 0..29",
+    ),
+    "missing block": (
+        [_restore(1, lambda rows: [rows[:10], rows[20:]])],
+        "tournament 1 match 1: round blocks leave a gap at rounds 10..19",
+    ),
+    "overlapping blocks": (
+        [_restore(1, lambda rows: [rows[:20], rows[10:]])],
+        "tournament 1 match 1: round blocks overlap at rounds 10..19",
     ),
     "renumbered round": (
-        ["UPDATE rounds SET round = 30 WHERE match_id = 2 AND round = 0"],
-        "tournament 1 match 2: has 30 round rows (numbered 1..30), expected 30 numbered 0..29",
+        ["UPDATE round_blocks SET first_round = 1 WHERE match_id = 2"],
+        "tournament 1 match 2: its round blocks hold 30 rounds (numbered 1..30), expected 30 numbered 0..29",
+    ),
+    "truncated block": (
+        ["UPDATE round_blocks SET rounds = 29 WHERE match_id = 1"],
+        "tournament 1 match 1: the round block at round 0 is corrupt: a block of 29 rounds at width",
+    ),
+    "bad width": (
+        ["UPDATE round_blocks SET width = 3 WHERE match_id = 2"],
+        "tournament 1 match 2: the round block at round 0 is corrupt: a block of 30 rounds at width 3",
+    ),
+    "unknown forfeit code": (
+        [_unknown_forfeit_code],
+        "tournament 1 match 1: the round block at round 0 is corrupt: unknown forfeit code 15",
     ),
     "rounds_played": (["UPDATE matches SET rounds_played = 31 WHERE id = 3"], "rounds_played is 31"),
     "total": (["UPDATE matches SET total_a = total_a + 1 WHERE id = 1"], "tournament 1 match 1: total_a is"),
@@ -86,10 +154,7 @@ CORRUPTIONS = {
         ["UPDATE matches SET forfeits_a = 1 WHERE id = 1"],
         "forfeits_a is 1 but its rounds sum to 0",
     ),
-    "payoff": (
-        ["UPDATE rounds SET payoff_b = payoff_b + 5 WHERE match_id = 1 AND round = 3"],
-        "tournament 1 match 1: total_b is",
-    ),
+    "payoff": ([_restore(1, _more_b)], "tournament 1 match 1: total_b is"),
     "outcome": (
         ["UPDATE matches SET outcome = CASE WHEN outcome = 'a' THEN 'b' ELSE 'a' END WHERE id = 2"],
         "tournament 1 match 2: outcome is",
@@ -100,7 +165,7 @@ CORRUPTIONS = {
     ),
     "finished with a pending match": (
         [
-            "DELETE FROM rounds WHERE match_id = 3",
+            "DELETE FROM round_blocks WHERE match_id = 3",
             "UPDATE matches SET status = 'pending', rounds_played = NULL, outcome = NULL WHERE id = 3",
         ],
         "tournament 1: finished but 1 of its matches are not",
@@ -121,7 +186,7 @@ CORRUPTIONS = {
         ],
         "tournament 1 match 1: player a (version",
     ),
-    "blob bytes": (["-- flip a byte of seat 0's component (see _flip_byte)"], "its bytes hash to"),
+    "blob bytes": ([_flip_byte], "its bytes hash to"),
     "blob size": (
         [
             "UPDATE component_blobs SET size = size + 1 WHERE content_hash = (SELECT v.content_hash FROM "
@@ -158,11 +223,11 @@ def test_rows_of_missing_matches_are_found(played: tuple[Database, int], db_url:
     db, _ = played
     raw = sqlite3.connect(db_url.removeprefix("sqlite:///"))
     raw.execute("PRAGMA foreign_keys = OFF")
-    raw.execute("INSERT INTO rounds SELECT 99, round, move_a, move_b, payoff_a, payoff_b, noise_a, noise_b, "
-                "forfeit_a, forfeit_b, fuel_a, fuel_b FROM rounds WHERE match_id = 1")  # fmt: skip
+    raw.execute("INSERT INTO round_blocks SELECT 99, first_round, rounds, width, data FROM round_blocks "
+                "WHERE match_id = 1")  # fmt: skip
     raw.commit()
     raw.close()
-    assert "match 99: does not exist but has 30 round rows" in check_database(db).problems
+    assert "match 99: does not exist but has 1 round blocks" in check_database(db).problems
 
 
 def test_check_command_prints_one_line_per_problem(played: tuple[Database, int], db_url: str) -> None:
@@ -175,7 +240,7 @@ def test_check_command_prints_one_line_per_problem(played: tuple[Database, int],
     failed = cli("check", "1", expect=1)
     lines = failed.stdout.splitlines()
     assert len(lines) == 2
-    assert lines[0].startswith("tournament 1 match 2: has 30 round rows (numbered 1..30)")
+    assert lines[0].startswith("tournament 1 match 2: its round blocks hold 30 rounds (numbered 1..30)")
     assert lines[1].startswith("tournament 1 match 3: draws is")
     assert failed.stderr.startswith("2 problems in 1 tournament, 3 matches, 90 rounds")
     report = json.loads(cli("check", "--json", expect=1).stdout)

@@ -69,24 +69,17 @@ def test_worker_processes_record_their_matches_exactly_as_the_coordinator_does(
         assert tournament_repo.match_counts(session, tournament_id) == (matches, matches)
 
 
-def test_what_workers_record_without_checking_foreign_keys_satisfies_them(
-    db: Database, tmp_path: Path
-) -> None:
-    """Workers' SQLite connections skip the per-row foreign key check (their transaction checks each
-    match row first): every stored row must still satisfy every foreign key, and the coordinator's own
-    connections keep enforcing them."""
+def test_what_workers_record_satisfies_every_foreign_key(db: Database, tmp_path: Path) -> None:
+    """Workers' own SQLite connections enforce foreign keys like the coordinator's, and what they
+    recorded passes SQLite's full check."""
     if db.dialect != "sqlite":
         pytest.skip("SQLite only: PostgreSQL always enforces foreign keys")
     tournament_id = _create(db, repetitions=1)
     assert run_tournament(db, tournament_id, workers=2, cache_dir=tmp_path).status == "finished"
     with db.engine.connect() as connection:
-        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
-    with (
-        open_database(db.url, migrate=False, foreign_keys=False) as worker,
-        worker.engine.connect() as connection,
-    ):
-        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 0
+    with open_database(db.url, migrate=False) as worker, worker.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
 def test_recording_a_match_a_second_time_keeps_the_first_copy(db: Database, tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import astuple
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -17,11 +16,11 @@ from tournament.persistence import (
     Database,
     MatchPlan,
     create_tournament,
-    iter_export_rows,
     list_matches,
     list_strategies,
     open_database,
     record_match,
+    round_blocks,
 )
 from tournament.persistence.database import (
     create_database_engine,
@@ -43,7 +42,7 @@ TABLES = {
     "tournaments",
     "tournament_entries",
     "matches",
-    "rounds",
+    "round_blocks",
     "match_logs",
     "authors",
     "audit_events",
@@ -75,7 +74,7 @@ def test_lookup_indexes_exist(database: Database) -> None:
     assert ("version_b_id",) in match_indexes
     uniques = {tuple(unique["column_names"]) for unique in inspector.get_unique_constraints("matches")}
     assert ("tournament_id", "position") in uniques
-    assert inspector.get_pk_constraint("rounds")["constrained_columns"] == ["match_id", "round"]
+    assert inspector.get_pk_constraint("round_blocks")["constrained_columns"] == ["match_id", "first_round"]
 
 
 def test_downgrade_to_base_and_up_again(database: Database) -> None:
@@ -161,11 +160,6 @@ def test_sqlite_connections_use_wal_and_foreign_keys(tmp_path: Path) -> None:
     assert (tmp_path / "nested" / "folder" / "t.db").exists()
 
 
-def _exported(database: Database, tournament_id: int) -> list[tuple[object, ...]]:
-    with database.sessions() as session:
-        return [astuple(row) for row in iter_export_rows(session, tournament_id)]
-
-
 def _rounds_sql(database: Database) -> str:
     with database.engine.connect() as connection:
         return str(
@@ -173,8 +167,60 @@ def _rounds_sql(database: Database) -> str:
         )
 
 
-def test_rounds_recorded_at_0003_survive_the_rebuild_without_rowid_and_back(db_url: str) -> None:
-    """0004 rebuilds SQLite's `rounds` as WITHOUT ROWID (a no-op on PostgreSQL): rows survive both ways."""
+_ROUND_COLUMNS = (
+    "round", "move_a", "move_b", "payoff_a", "payoff_b", "noise_a", "noise_b", "forfeit_a", "forfeit_b",
+    "fuel_a", "fuel_b",
+)  # fmt: skip
+
+
+def _old_rounds(count: int) -> list[tuple[object, ...]]:
+    """Rows as the ``rounds`` table of 0001-0004 held them: noise, forfeits and 40-bit fuel included."""
+    rows: list[tuple[object, ...]] = [
+        (i, i % 3, (i + 1) % 3, 1, -1, False, False, None, None, 7, 9) for i in range(count)
+    ]
+    rows[1] = (1, 1, 2, 1, -1, True, False, None, None, 3, 4)
+    rows[2] = (2, None, 0, -1, 1, False, True, "trap", None, 0, 2**40)
+    rows[3] = (3, 2, None, 1, -1, False, False, None, "illegal-move", 5, 0)
+    return rows
+
+
+def _insert_old_rounds(database: Database, match_id: int, rows: list[tuple[object, ...]]) -> None:
+    columns = ", ".join(_ROUND_COLUMNS)
+    markers = ", ".join(f":{name}" for name in _ROUND_COLUMNS)
+    with database.engine.begin() as connection:
+        connection.execute(
+            text(f"INSERT INTO rounds (match_id, {columns}) VALUES (:match_id, {markers})"),
+            [{"match_id": match_id, **dict(zip(_ROUND_COLUMNS, row, strict=True))} for row in rows],
+        )
+
+
+def _old_stored(database: Database) -> list[tuple[object, ...]]:
+    with database.engine.connect() as connection:
+        rows = connection.execute(
+            text(f"SELECT match_id, {', '.join(_ROUND_COLUMNS)} FROM rounds ORDER BY match_id, round")
+        )
+        return [(*row[:6], bool(row[6]), bool(row[7]), *row[8:]) for row in rows]
+
+
+def _blocks_stored(database: Database) -> list[tuple[object, ...]]:
+    with database.engine.connect() as connection:
+        blocks = connection.execute(
+            text(
+                "SELECT match_id, first_round, rounds, width, data FROM round_blocks"
+                " ORDER BY match_id, first_round"
+            )
+        ).all()
+    return [
+        (match_id, *row[:7], *(None if reason is None else str(reason) for reason in row[7:9]), *row[9:])
+        for match_id, *block in blocks
+        for row in round_blocks.decode(round_blocks.Block(block[0], block[1], block[2], bytes(block[3])))
+    ]
+
+
+def test_rounds_stored_before_0005_are_packed_into_blocks_and_back(db_url: str) -> None:
+    """0004 rebuilds SQLite's `rounds` WITHOUT ROWID (a no-op on PostgreSQL); 0005 packs every stored
+    round into `round_blocks` (a 1,100-round match into two blocks) and its downgrade unpacks them, with
+    noise, forfeits and 40-bit fuel intact both ways; a deleted match still takes its rounds along."""
     engine = create_database_engine(db_url)
     try:
         migrate_schema(engine, "0003")
@@ -191,41 +237,51 @@ def test_rounds_recorded_at_0003_survive_the_rebuild_without_rowid_and_back(db_u
                 engine_version="0.1.0", participants=players, matches=plans,
             )  # fmt: skip
             match_ids = [match.match_id for match in list_matches(session, tournament_id)]
-            rounds = [
-                *scripted_rounds(4),
-                RoundRecord(4, 1, 2, 1, -1, noise_a=True, fuel_a=3, fuel_b=4),
-                RoundRecord(5, None, 0, -1, 1, forfeit_a=ForfeitReason.TRAP, fuel_b=2**40),
-            ]
-            for match_id in match_ids[:2]:
-                record_match(
-                    session, match_id, score=score_of(rounds), rounds=rounds,
-                    first_forfeits=(("trap", "unreachable"), (None, None)), logs=[("a", 5, "bye")],
-                )  # fmt: skip
-        before = _exported(database, tournament_id)
-        assert len(before) == 12
+        _insert_old_rounds(database, match_ids[0], _old_rounds(6))
+        _insert_old_rounds(database, match_ids[1], _old_rounds(1_100))
+        before = _old_stored(database)
+        assert len(before) == 1_106
         sqlite = database.dialect == "sqlite"
         if sqlite:
             assert "WITHOUT ROWID" not in _rounds_sql(database)
 
-        migrate_schema(database.engine)
-        assert _exported(database, tournament_id) == before
+        migrate_schema(database.engine, "0004")
+        assert _old_stored(database) == before
         if sqlite:
             assert "WITHOUT ROWID" in _rounds_sql(database)
-        with database.sessions.begin() as session:
-            forfeits = (("trap", "unreachable"), (None, None))
-            record_match(
-                session, match_ids[2], score=score_of(rounds), rounds=rounds, first_forfeits=forfeits
+
+        migrate_schema(database.engine)
+        assert "rounds" not in _tables(database)
+        assert _blocks_stored(database) == before
+        with database.engine.connect() as connection:
+            counts = connection.execute(
+                text("SELECT match_id, rounds FROM round_blocks ORDER BY match_id, first_round")
             )
-        # The rebuilt table keeps its foreign key: deleting a match still deletes its rounds.
+            assert [tuple(row) for row in counts] == [
+                (match_ids[0], 6),
+                (match_ids[1], 1_024),
+                (match_ids[1], 76),
+            ]
+        rounds = [
+            *scripted_rounds(4),
+            RoundRecord(4, None, 0, -1, 1, forfeit_a=ForfeitReason.TRAP, fuel_b=2**40),
+        ]
+        with database.sessions.begin() as session:
+            record_match(
+                session, match_ids[2], score=score_of(rounds), rounds=rounds,
+                first_forfeits=(("trap", "unreachable"), (None, None)),
+            )  # fmt: skip
         with database.engine.begin() as connection:
             connection.execute(text("DELETE FROM matches WHERE id = :id"), {"id": match_ids[0]})
-        remaining = _exported(database, tournament_id)
-        assert remaining == [row for row in before if row[0] != match_ids[0]] + [
-            (match_ids[2], *row[1:]) for row in before[:6]
+        remaining = _blocks_stored(database)
+        assert remaining[:1_100] == before[6:]
+        assert remaining[1_100:] == [
+            (match_ids[2], *(str(v) if isinstance(v, ForfeitReason) else v for v in record.as_row()))
+            for record in rounds
         ]
 
         migrate_schema(database.engine, "0003", direction="downgrade")
-        assert _exported(database, tournament_id) == remaining
+        assert _old_stored(database) == remaining
         if sqlite:
             assert "WITHOUT ROWID" not in _rounds_sql(database)
     finally:

@@ -28,11 +28,11 @@ from tournament.persistence import (
     match_summaries,
     meeting_history,
     record_match,
+    round_blocks,
     set_status,
 )
-from tournament.persistence.models import Match, MatchLog, Round, Tournament, utcnow
+from tournament.persistence.models import Match, MatchLog, RoundBlock, Tournament, utcnow
 from tournament.persistence.tournaments import (
-    MAX_CHUNK_ROWS,
     fail_match,
     failed_matches,
     lease_state,
@@ -103,9 +103,15 @@ def play(
         )
 
 
-def _rows(database: Database, model: type[Round] | type[MatchLog], match_id: int) -> int:
+def _logs(database: Database, match_id: int) -> int:
     with database.sessions() as session:
-        return session.scalar(select(func.count()).select_from(model).where(model.match_id == match_id)) or 0
+        return session.scalar(select(func.count()).where(MatchLog.match_id == match_id)) or 0
+
+
+def _rounds(database: Database, match_id: int) -> int:
+    """How many rounds the match's stored blocks hold."""
+    with database.sessions() as session:
+        return session.scalar(select(func.sum(RoundBlock.rounds)).where(RoundBlock.match_id == match_id)) or 0
 
 
 def test_ids_start_at_one_and_tournament_round_trips(
@@ -362,10 +368,10 @@ def _made_round(index: int, kind: str) -> RoundRow:
     return (index, 0, 1, 0, 0, True, False, None, None, 2**40 + index, index)
 
 
-def test_rounds_crossing_insert_chunk_boundaries_read_back_exactly(
+def test_rounds_crossing_block_boundaries_read_back_exactly(
     database: Database, trio: list[StrategyVersionInfo]
 ) -> None:
-    chunk = MAX_CHUNK_ROWS
+    chunk = round_blocks.BLOCK_ROUNDS
     sizes = (1, chunk, chunk + 1, 2 * chunk + 1)
     cases = [*((size, kind) for kind in ("plain", "other", "mixed") for size in sizes), (0, "plain")]
     cases += [(1, "forfeits"), (chunk + 1, "forfeits")]
@@ -375,7 +381,7 @@ def test_rounds_crossing_insert_chunk_boundaries_read_back_exactly(
     ]
     tournament_id = new_tournament(database, trio, plans=plans)
     logs = [[_made_round(index, kind) for index in range(size)] for size, kind in cases]
-    # Exactly one chunk of plain rounds with one other round after them.
+    # Exactly one block of plain rounds with one other round after them.
     logs.append([*(_made_round(index, "plain") for index in range(chunk)), _made_round(chunk, "other")])
     match_ids = list_matches_ids(database, tournament_id)
     with database.sessions.begin() as session:
@@ -403,8 +409,8 @@ def test_recording_twice_is_refused_and_changes_nothing(
     play(database, 1, scripted_rounds(5))
     with pytest.raises(MatchAlreadyRecordedError, match="already recorded"):
         play(database, 1, scripted_rounds(2, start_move=1), logs=[("a", 0, "again")])
-    assert _rows(database, Round, 1) == 5
-    assert _rows(database, MatchLog, 1) == 0
+    assert _rounds(database, 1) == 5
+    assert _logs(database, 1) == 0
     with pytest.raises(UnknownMatchError, match="no match with id 99"):
         play(database, 99, scripted_rounds(1))
 
@@ -413,14 +419,15 @@ def test_a_failed_recording_leaves_the_match_pending_and_empty(
     database: Database, trio: list[StrategyVersionInfo]
 ) -> None:
     new_tournament(database, trio)
-    duplicated = [*scripted_rounds(3), scripted_rounds(1)[0]]  # round 0 twice: the bulk insert fails
+    # Round 0 twice: two blocks start at round 0, and the second insert fails.
+    duplicated = [*scripted_rounds(3), scripted_rounds(1)[0]]
     with pytest.raises(exc.IntegrityError, match=r"(?i)unique|duplicate"):  # the driver's, as SQLAlchemy's
         play(database, 1, duplicated)
-    assert _rows(database, Round, 1) == 0
+    assert _rounds(database, 1) == 0
     with database.sessions() as session:
         assert session.get_one(Match, 1).status == "pending"
     play(database, 1, scripted_rounds(3))
-    assert _rows(database, Round, 1) == 3
+    assert _rounds(database, 1) == 3
 
 
 def test_writing_a_prepared_match_needs_a_transaction_that_has_begun(
@@ -438,7 +445,7 @@ def test_writing_a_prepared_match_needs_a_transaction_that_has_begun(
             write_match(connection, prepared)
         with connection.begin():
             write_match(connection, prepared)
-    assert _rows(database, Round, 1) == 3
+    assert _rounds(database, 1) == 3
 
 
 def test_a_failed_match_made_pending_again_records_cleanly(
@@ -447,7 +454,7 @@ def test_a_failed_match_made_pending_again_records_cleanly(
     tournament_id = new_tournament(database, trio)
     with database.sessions.begin() as session:
         assert fail_match(session, 1, "worker process died twice")
-    assert _rows(database, Round, 1) == 0
+    assert _rounds(database, 1) == 0
     with database.sessions.begin() as session:
         assert reset_failed_matches(session, tournament_id) == 1
     play(database, 1, scripted_rounds(4), logs=[("b", 1, "fresh")])
@@ -460,18 +467,15 @@ def test_a_failed_match_made_pending_again_records_cleanly(
 def test_rows_a_pending_match_cannot_have_fail_its_recording_instead_of_counting(
     database: Database, trio: list[StrategyVersionInfo]
 ) -> None:
-    # Rounds are only written with the flip to 'finished', so a pending match has none; rows forced in
-    # behind the engine's back make the recording fail whole rather than be mixed into the match.
+    # Rounds are only written with the flip to 'finished', so a pending match has none; a block forced in
+    # behind the engine's back makes the recording fail whole rather than be mixed into the match.
     new_tournament(database, trio)
+    (block,) = round_blocks.encode([(0, 2, 2, 0, 0, False, False, None, None, 0, 0)])
     with database.sessions.begin() as session:
-        stray = Round(
-            match_id=1, round=2, move_a=2, move_b=2, payoff_a=0, payoff_b=0, noise_a=False,
-            noise_b=False, fuel_a=0, fuel_b=0,
-        )  # fmt: skip
-        session.add(stray)
+        session.add(RoundBlock(match_id=1, first_round=0, rounds=1, width=block.width, data=block.data))
     with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
         play(database, 1, scripted_rounds(4))
-    assert _rows(database, Round, 1) == 1
+    assert _rounds(database, 1) == 1
     with database.sessions() as session:
         assert session.get_one(Match, 1).status == "pending"
 
@@ -547,6 +551,23 @@ def test_meeting_history_sees_both_seat_orders_from_the_asker_side(database: Dat
         assert [(r.move_a, r.move_b) for r in within] == [(0, 2), (0, 0)]
 
 
+def test_meeting_history_reads_the_newest_rounds_across_blocks_and_matches(database: Database) -> None:
+    """The last rounds of long meetings: pieces of blocks (the oldest match only partly), still in order."""
+    alpha, beta = add_strategy(database, "alpha"), add_strategy(database, "beta")
+    plans = [
+        MatchPlan(0, 0, alpha.version_id, beta.version_id, 1),
+        MatchPlan(1, 1, beta.version_id, alpha.version_id, 2),
+    ]
+    new_tournament(database, [alpha, beta], plans=plans)
+    play(database, 1, scripted_rounds(1500))
+    play(database, 2, scripted_rounds(1100, start_move=1))
+    everything = [*scripted_rounds(1500), *(r.swapped() for r in scripted_rounds(1100, start_move=1))]
+    with database.sessions() as session:
+        for limit in (1, 76, 1000, 1100, 1101, 2000, 2600, 5000):
+            history = meeting_history(session, strategy_a="alpha", strategy_b="beta", game="rps", limit=limit)
+            assert history == everything[-limit:], limit
+
+
 def test_export_rows_follow_match_position_then_round(
     database: Database, trio: list[StrategyVersionInfo]
 ) -> None:
@@ -611,4 +632,4 @@ def test_concurrent_recordings_of_one_match_count_once(
     thread.join(timeout=30)
     assert len(outcome) == 1
     assert isinstance(outcome[0], MatchAlreadyRecordedError)
-    assert _rows(database, Round, 1) == 4
+    assert _rounds(database, 1) == 4

@@ -150,16 +150,11 @@ def _short_reason(error: BaseException) -> str:
     return reason[:300]
 
 
-def create_database_engine(url: str, *, foreign_keys: bool = True) -> Engine:
+def create_database_engine(url: str) -> Engine:
     """An engine for ``url`` with this project's settings; raises DatabaseError for unusable URLs.
 
     SQLite gets WAL journaling, enforced foreign keys, a 30 s busy timeout and ``synchronous=NORMAL`` on every
     connection; its parent folder is created. PostgreSQL URLs are mapped to the psycopg 3 driver.
-
-    ``foreign_keys=False`` leaves SQLite's foreign keys unenforced on this engine's connections: only for
-    a writer whose own transaction has just checked the parent of every row it inserts (a worker
-    recording a match: see `tournament_repo.write_match`), where checking each round's match again
-    costs a fifth of inserting it. Its connections must never delete (cascades are not enforced).
     """
     parsed = _parse_url(url)
     kwargs: dict[str, Any] = {}
@@ -181,28 +176,20 @@ def create_database_engine(url: str, *, foreign_keys: bool = True) -> Engine:
     except (exc.ArgumentError, ImportError) as error:
         raise DatabaseError(f"cannot use database {display_url(parsed)}: {_short_reason(error)}") from None
     if engine.dialect.name == "sqlite":
-        event.listen(
-            engine, "connect", _configure_sqlite_connection if foreign_keys else _without_foreign_keys
-        )
+        event.listen(engine, "connect", _configure_sqlite_connection)
     return engine
 
 
-def _configure_sqlite_connection(
-    dbapi_connection: Any, connection_record: Any, foreign_keys: bool = True
-) -> None:
+def _configure_sqlite_connection(dbapi_connection: Any, connection_record: Any) -> None:
     """Per-connection SQLite settings (PRAGMAs are not persistent, except journal_mode)."""
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
+        cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA synchronous = NORMAL")
     finally:
         cursor.close()
-
-
-def _without_foreign_keys(dbapi_connection: Any, connection_record: Any) -> None:
-    _configure_sqlite_connection(dbapi_connection, connection_record, foreign_keys=False)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -355,18 +342,16 @@ def open_database(
     *,
     builtins_manifest: Path | None = None,
     migrate: bool = True,
-    foreign_keys: bool = True,
 ) -> Database:
     """Open the database at ``url`` (default: :func:`default_database_url`), creating or upgrading it.
 
     Safe when several processes open the same new database at once: upgrades run under a lock and the
     built-in registration is retried once if another process registered the same strategies concurrently.
     Database failures raise DatabaseError with a one-line message; a malformed built-ins manifest raises
-    InvalidStrategyError. Worker processes reopen ``database.url`` with ``migrate=False`` (and, to record
-    matches, ``foreign_keys=False``: see `create_database_engine`).
+    InvalidStrategyError. Worker processes reopen ``database.url`` with ``migrate=False``.
     """
     resolved = url if url is not None else default_database_url()
-    engine = create_database_engine(resolved, foreign_keys=foreign_keys)
+    engine = create_database_engine(resolved)
     database = Database(url=resolved, engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
     where = display_url(resolved)
     try:

@@ -291,29 +291,23 @@ class Match(Base):
     """Why the match could not be played (status 'failed'): the engine's fault, never a strategy's forfeit."""
 
 
-class Round(Base):
-    """One played round; the primary key orders rounds within their match.
+class RoundBlock(Base):
+    """Consecutive rounds of a match, packed (the format: `tournament.persistence.round_blocks`).
 
-    On SQLite the table is WITHOUT ROWID (migration 0004): clustered on its primary key, a round is one
-    b-tree insert instead of two (table and key index), and a match's rounds are read in one range scan.
+    A match's rounds are one row per block of up to 1,024 rounds rather than a row per round: recording
+    a 200-round match binds and inserts one row instead of 200 (see `round_blocks`). Read them through
+    `round_blocks.decode`, never by unpacking ``data`` by hand.
     """
 
-    __tablename__ = "rounds"
-    __table_args__ = ({"sqlite_with_rowid": False},)
+    __tablename__ = "round_blocks"
 
     match_id: Mapped[int] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"), primary_key=True)
-    round: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    move_a: Mapped[int | None] = mapped_column(Integer)
-    """None when A forfeited the round."""
-    move_b: Mapped[int | None] = mapped_column(Integer)
-    payoff_a: Mapped[int] = mapped_column(Integer)
-    payoff_b: Mapped[int] = mapped_column(Integer)
-    noise_a: Mapped[bool] = mapped_column(Boolean)
-    noise_b: Mapped[bool] = mapped_column(Boolean)
-    forfeit_a: Mapped[str | None] = mapped_column(String(32))
-    forfeit_b: Mapped[str | None] = mapped_column(String(32))
-    fuel_a: Mapped[int] = mapped_column(BigInteger)
-    fuel_b: Mapped[int] = mapped_column(BigInteger)
+    first_round: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    rounds: Mapped[int] = mapped_column(Integer)
+    """How many consecutive rounds, from ``first_round``."""
+    width: Mapped[int] = mapped_column(Integer)
+    """Bytes per packed value: 1, 2, 4 or 8."""
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class MatchLog(Base):

@@ -9,10 +9,21 @@ from datetime import datetime
 from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from tournament.persistence import round_blocks
 from tournament.persistence.errors import UnknownMatchError, UnknownStrategyError
-from tournament.persistence.models import Match, Round, Strategy, StrategyVersion, Tournament, TournamentEntry
-from tournament.persistence.tournaments import names_query, round_columns, round_record
+from tournament.persistence.models import (
+    Match,
+    RoundBlock,
+    Strategy,
+    StrategyVersion,
+    Tournament,
+    TournamentEntry,
+)
+from tournament.persistence.tournaments import names_query
 from tournament.rules.records import RoundRecord
+
+SUM_BATCH = 16
+"""Round blocks fetched per round trip when summing a long match's payoffs (under 1 MiB)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,16 +90,38 @@ def match_detail(session: Session, match_id: int) -> MatchDetail:
 def match_rounds(
     session: Session, match_id: int, *, offset: int = 0, limit: int | None = None
 ) -> list[RoundRecord]:
-    """A page of a match's rounds, in order."""
-    query = (
-        select(Round.round, *round_columns())
-        .where(Round.match_id == match_id)
-        .order_by(Round.round)
-        .offset(offset)
+    """A page of a match's rounds, in order, skipping the first ``offset``.
+
+    Reads the block list first (no data), then the data of only the blocks that overlap the page: a page
+    deep into a long match costs one or two blocks, not everything before it.
+    """
+    if limit is not None and limit <= 0:
+        return []
+    spans = session.execute(
+        select(RoundBlock.first_round, RoundBlock.rounds)
+        .where(RoundBlock.match_id == match_id)
+        .order_by(RoundBlock.first_round)
+    ).all()
+    stop = None if limit is None else offset + limit
+    page: list[int] = []  # first_round of each block that overlaps the page
+    skipped = 0
+    position = 0
+    for first_round, rounds in spans:
+        if position + rounds > offset and (stop is None or position < stop):
+            if not page:
+                skipped = position
+            page.append(first_round)
+        position += rounds
+    if not page:
+        return []
+    blocks = session.execute(
+        select(RoundBlock.first_round, RoundBlock.rounds, RoundBlock.width, RoundBlock.data)
+        .where(RoundBlock.match_id == match_id, RoundBlock.first_round.between(page[0], page[-1]))
+        .order_by(RoundBlock.first_round)
     )
-    if limit is not None:
-        query = query.limit(limit)
-    return [round_record(*row) for row in session.execute(query)]
+    rows = [row for block in blocks for row in round_blocks.decode(round_blocks.Block(*block))]
+    start = offset - skipped
+    return [RoundRecord(*row) for row in rows[start : None if limit is None else start + limit]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,19 +250,32 @@ def match_page(
 
 
 def rounds_before(session: Session, match_id: int, offset: int) -> tuple[int, int, int]:
-    """(rounds stored, A's and B's payoff summed over the first `offset` rounds): running scores at a page."""
-    count = session.execute(select(func.count()).where(Round.match_id == match_id)).scalar_one()
-    earlier = (
-        select(Round.payoff_a, Round.payoff_b)
-        .where(Round.match_id == match_id)
-        .order_by(Round.round)
-        .limit(offset)
-        .subquery()
-    )
-    score_a, score_b = session.execute(
-        select(func.coalesce(func.sum(earlier.c.payoff_a), 0), func.coalesce(func.sum(earlier.c.payoff_b), 0))
-    ).one()
-    return int(count), int(score_a), int(score_b)
+    """(rounds stored, A's and B's payoff summed over the first `offset` rounds): running scores at a page.
+
+    The payoffs are summed a block column at a time (`round_blocks.column`), never a Python object per
+    round, and blocks are streamed: a page deep into a long match keeps memory flat.
+    """
+    count = session.execute(
+        select(func.coalesce(func.sum(RoundBlock.rounds), 0)).where(RoundBlock.match_id == match_id)
+    ).scalar_one()
+    score_a = score_b = 0
+    remaining = offset
+    if remaining > 0:
+        earlier = session.execute(
+            select(RoundBlock.first_round, RoundBlock.rounds, RoundBlock.width, RoundBlock.data)
+            .where(RoundBlock.match_id == match_id)
+            .order_by(RoundBlock.first_round)
+            .execution_options(yield_per=SUM_BATCH)
+        )
+        for row in earlier:
+            block = round_blocks.Block(*row)
+            score_a += sum(round_blocks.column(block, "payoff_a")[:remaining])
+            score_b += sum(round_blocks.column(block, "payoff_b")[:remaining])
+            remaining -= block.rounds
+            if remaining <= 0:
+                break
+        earlier.close()
+    return int(count), score_a, score_b
 
 
 def finished_marker(session: Session, game: str) -> tuple[int, int]:

@@ -2,14 +2,12 @@
 
 Functions take a Session and flush but never commit: wrap calls in ``with database.sessions.begin() as
 session:``. Bulk writes of a new tournament (entries, matches) use Core ``insert()`` with executemany;
-recording a played match (its rounds and logs) uses plain SQL built once per dialect (`record_match`).
+recording a played match (its rounds, packed in blocks: `round_blocks`, and its logs) uses plain SQL built
+once per dialect (`record_match`).
 """
 
 from __future__ import annotations
 
-import functools
-import itertools
-import operator
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -18,11 +16,13 @@ from typing import Any, TypeAlias, cast
 
 from sqlalchemy import (
     Column,
+    ColumnElement,
     Connection,
     Dialect,
     Table,
     and_,
     exc,
+    false,
     insert,
     or_,
     select,
@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
+from tournament.persistence import round_blocks
 from tournament.persistence.errors import (
     MatchAlreadyRecordedError,
     UnknownMatchError,
@@ -40,7 +41,7 @@ from tournament.persistence.models import (
     TOURNAMENT_STATUSES,
     Match,
     MatchLog,
-    Round,
+    RoundBlock,
     Strategy,
     StrategyVersion,
     Tournament,
@@ -50,15 +51,15 @@ from tournament.persistence.models import (
 from tournament.persistence.strategies import StrategyVersionInfo, version_info
 from tournament.picklable import by_fields
 from tournament.rules.forfeits import ForfeitReason
-from tournament.rules.records import RoundLog, RoundRecord, RoundRow
+from tournament.rules.records import RoundLog, RoundRecord
 from tournament.rules.scoring import MatchOutcome, MatchScore
 
 MAX_SEED = 2**63
 """Seeds are stored as signed 64-bit integers: 0 <= seed < 2**63."""
-EXPORT_BATCH = 2000
-"""Rows fetched per round trip when streaming an export."""
+EXPORT_BATCH = 16
+"""Round blocks fetched per round trip when streaming an export: up to 16,384 rounds, under 1 MiB."""
 
-_ROUNDS = cast(Table, Round.__table__)
+_BLOCKS = cast(Table, RoundBlock.__table__)
 _MATCHES = cast(Table, Match.__table__)
 _LOGS = cast(Table, MatchLog.__table__)
 _ENTRIES = cast(Table, TournamentEntry.__table__)
@@ -630,7 +631,11 @@ def prepare_match(
         if finished[index] is not None:
             finished[index] = process(finished[index])
     rows = rounds.rows if isinstance(rounds, RoundLog) else [record.as_row() for record in rounds]
-    inserts = _round_inserts(writer, match_id, rows) if rows else []
+    inserts: list[tuple[str, Any]] = []
+    if rows:
+        blocks = round_blocks.encode(rows)
+        parameters = [(match_id, b.first_round, b.rounds, b.width, b.data) for b in blocks]
+        inserts.append((writer.blocks, parameters if len(parameters) > 1 else parameters[0]))
     if logs:
         inserts.append((writer.logs, [(match_id, player, index, message) for player, index, message in logs]))
     return PreparedMatch(match_id, (writer.finish, (*finished, match_id)), writer.status, tuple(inserts))
@@ -640,11 +645,8 @@ def write_match(connection: Connection, prepared: PreparedMatch) -> None:
     """Run a prepared match's statements in the connection's transaction (see `record_match`), which
     must have begun (`Connection.begin`, `Engine.begin`, a session's).
 
-    The first statement flips the match row from 'pending' (or raises), and every row inserted after it
-    references that match: a connection that does not enforce foreign keys records the same rows.
-
     The statements go to the driver's cursor: SQLAlchemy's bookkeeping per statement (an execution
-    context, a result) cost a fifth of the database's own work for a 200-round match, spent inside the
+    context, a result) costs more than the database's own work for a match's few rows, spent inside the
     lock that worker processes take turns at. Driver errors are raised as SQLAlchemy's, as
     `exec_driver_sql` raises them.
     """
@@ -681,19 +683,8 @@ _FINISHED_COLUMNS = (
     "outcome", "rounds_played", "total_a", "total_b", "wins_a", "wins_b", "draws", "forfeits_a",
     "forfeits_b", "forfeit_reason_a", "forfeit_reason_b", "detail_a", "detail_b", "finished_at",
 )  # fmt: skip
-_PLAIN_COLUMNS = ("match_id", "round", "move_a", "move_b", "payoff_a", "payoff_b", "fuel_a", "fuel_b")
-_ROUND_COLUMNS = (*_PLAIN_COLUMNS[:6], "noise_a", "noise_b", "forfeit_a", "forfeit_b", *_PLAIN_COLUMNS[6:])
+_BLOCK_COLUMNS = ("match_id", "first_round", "rounds", "width", "data")
 _LOG_COLUMNS = ("match_id", "player", "round", "message")
-_PLAIN_FIELDS = (0, 1, 2, 3, 4, 9, 10)
-"""The fields of a plain round's `RoundRow` that are stored (its noise flags and forfeits are constant)."""
-_PLAIN_VALUES = operator.itemgetter(*_PLAIN_FIELDS)
-_FLAGS = operator.itemgetter(5, 6, 7, 8)
-_PLAIN_FLAGS = (False, False, None, None)
-"""A plain round's noise flags and forfeits."""
-MAX_CHUNK_ROWS = 500
-"""Rounds per INSERT statement at most (fewer on a SQLite built with a parameter limit below 32766).
-Beyond a few hundred rows a statement no longer gets cheaper per row, and SQLite keeps every distinct
-statement it has prepared in its cache, at a size that grows with the rows."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -705,16 +696,8 @@ class _Writer:
     """(index in `_FINISHED_COLUMNS`, processor) of the columns whose values the driver cannot take as
     they are (e.g. SQLite's naive text timestamps)."""
     status: str
+    blocks: str
     logs: str
-    arrays: bool
-    """PostgreSQL: rounds are inserted from arrays (`plain` and `other` are whole statements); SQLite:
-    by multi-row VALUES (`plain` and `other` are the statement's head, `plain_row`/`other_row` a row)."""
-    plain: str
-    other: str
-    plain_row: str = ""
-    other_row: str = ""
-    plain_chunk: int = MAX_CHUNK_ROWS
-    other_chunk: int = MAX_CHUNK_ROWS
 
 
 _WRITERS: weakref.WeakKeyDictionary[Dialect, _Writer] = weakref.WeakKeyDictionary()
@@ -734,140 +717,34 @@ def _build_writer(connection: Connection) -> _Writer:
 
     Why plain SQL: building, caching and binding Core statements per match cost more than the database's
     own work, and so did rebuilding these texts and looking up bind processors per match. Values still
-    pass through their columns' bind processors, so they are stored exactly as Core stores them.
+    pass through their columns' bind processors, so they are stored exactly as Core stores them (the
+    blocks' ints and bytes need none on either driver).
     """
     dialect = connection.dialect
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    quote = dialect.identifier_preparer.quote
-    rounds, matches = (dialect.identifier_preparer.format_table(table) for table in (_ROUNDS, _MATCHES))
+    preparer = dialect.identifier_preparer
 
-    def names(columns: Sequence[str]) -> str:
-        return ", ".join(quote(column) for column in columns)
+    def insert_sql(table: Table, columns: Sequence[str]) -> str:
+        names = ", ".join(preparer.quote(column) for column in columns)
+        return (
+            f"INSERT INTO {preparer.format_table(table)} ({names}) VALUES ({', '.join('?' * len(columns))})"
+        )
 
-    false = "false" if dialect.supports_native_boolean else "0"
-    plain_columns = (*_PLAIN_COLUMNS[:6], "noise_a", "noise_b", *_PLAIN_COLUMNS[6:])
-    assignments = ", ".join(f"{quote(name)} = ?" for name in _FINISHED_COLUMNS)
+    matches = preparer.format_table(_MATCHES)
+    assignments = ", ".join(f"{preparer.quote(name)} = ?" for name in _FINISHED_COLUMNS)
     processors = tuple(
         (index, process)
         for index, name in enumerate(_FINISHED_COLUMNS)
         if (process := _MATCHES.c[name].type.bind_processor(dialect)) is not None
     )
-    finish = f"UPDATE {matches} SET status = 'finished', {assignments} WHERE id = ? AND status = 'pending'"
-    status = f"SELECT status FROM {matches} WHERE id = ?"
-    logs = f"INSERT INTO {dialect.identifier_preparer.format_table(_LOGS)} ({names(_LOG_COLUMNS)})"
-    logs += " VALUES (?, ?, ?, ?)"
-    finish, status, logs = (text.replace("?", marker) for text in (finish, status, logs))
-    if dialect.name != "sqlite":
-
-        def from_arrays(columns: Sequence[str], selected: Sequence[str]) -> str:
-            arrays = ", ".join(f"%s::{_ROUNDS.c[name].type.compile(dialect)}[]" for name in columns)
-            return (
-                f"INSERT INTO {rounds} ({names(_ROUND_COLUMNS if len(selected) > 10 else plain_columns)})"
-                f" SELECT %s, {', '.join(selected)} FROM unnest({arrays}) AS u({names(columns)})"
-            )
-
-        stored = [quote(name) for name in _PLAIN_COLUMNS[1:]]
-        return _Writer(
-            finish,
-            processors,
-            status,
-            logs,
-            arrays=True,
-            plain=from_arrays(_PLAIN_COLUMNS[1:], [*stored[:5], false, false, *stored[5:]]),
-            other=from_arrays(_ROUND_COLUMNS[1:], [quote(name) for name in _ROUND_COLUMNS[1:]]),
-        )
-    import sqlite3
-
-    limit = cast(sqlite3.Connection, connection.connection.dbapi_connection).getlimit(
-        sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
+    texts = (
+        f"UPDATE {matches} SET status = 'finished', {assignments} WHERE id = ? AND status = 'pending'",
+        f"SELECT status FROM {matches} WHERE id = ?",
+        insert_sql(_BLOCKS, _BLOCK_COLUMNS),
+        insert_sql(_LOGS, _LOG_COLUMNS),
     )
-    return _Writer(
-        finish,
-        processors,
-        status,
-        logs,
-        arrays=False,
-        plain=f"INSERT INTO {rounds} ({names(plain_columns)}) VALUES ",
-        other=f"INSERT INTO {rounds} ({names(_ROUND_COLUMNS)}) VALUES ",
-        plain_row=f"(?1, ?, ?, ?, ?, ?, {false}, {false}, ?, ?)",  # ?1: the match id, bound once
-        other_row="(" + ", ".join("?" * len(_ROUND_COLUMNS)) + ")",
-        plain_chunk=max(1, min(MAX_CHUNK_ROWS, (limit - 1) // len(_PLAIN_FIELDS))),
-        other_chunk=max(1, min(MAX_CHUNK_ROWS, limit // len(_ROUND_COLUMNS))),
-    )
-
-
-@functools.lru_cache(maxsize=64)
-def _values_sql(head: str, row: str, count: int) -> str:
-    """The text of a `count`-row INSERT, kept for the next match with as many rows (most have the same)."""
-    return head + ", ".join([row] * count)
-
-
-def _round_inserts(writer: _Writer, match_id: int, rows: Sequence[RoundRow]) -> list[tuple[str, Any]]:
-    """The statements inserting a match's rounds: a few of many rows each, never one per row.
-
-    Almost every round is plain (no noise, no forfeit): those rows bind the values that vary (the match
-    id once per statement, as ``?1``) and take the constant noise flags as SQL literals, which halves
-    SQLite's cost per row (binding a Python bool goes through sqlite3's adapter lookup, about 1 us a row
-    on its own). When every round of a match is plain, the values are gathered without a Python loop
-    per row (a fifth of a microsecond a row instead of one). Ints, strs and None only reach
-    the driver: a Boolean column's bind processor (bool -> 1/0 or bool) is what both drivers do with a
-    bool themselves, so the few other rows are bound as they are.
-
-    SQLite takes multi-row ``INSERT ... VALUES (...), (...)``: recording a 200-round match costs a
-    quarter less than with executemany. psycopg parses a statement of more than 50 parameters again on
-    every execution (multi-row VALUES are twice as slow as executemany there), so PostgreSQL gets one
-    array per column instead, unnested by the server: half the time of executemany, as fast as COPY.
-    The plain rows' arrays go as text literals (``{1,2,3}``, cheaper to build than psycopg's adaptation
-    of every element); the other rows' as lists psycopg adapts (they hold NULLs, bools and strs, and
-    are few).
-    """
-    if writer.arrays:
-        return _array_inserts(writer, match_id, rows)
-    plain: list[Any]
-    other: list[Any] = []
-    if set(map(_FLAGS, rows)) == {_PLAIN_FLAGS}:
-        plain = list(itertools.chain.from_iterable(map(_PLAIN_VALUES, rows)))  # in C: no loop per row
-    else:
-        plain = []
-        add_plain, add_other = plain.extend, other.extend
-        for row in rows:
-            if row[7] is None and row[8] is None:
-                if not row[5] and not row[6]:
-                    add_plain(_PLAIN_VALUES(row))
-                else:
-                    add_other((match_id, *row))
-            else:
-                add_other((match_id, *row[:7], _reason(row[7]), _reason(row[8]), *row[9:]))
-    inserts: list[tuple[str, Any]] = []
-    width = len(_PLAIN_FIELDS)
-    step = writer.plain_chunk * width
-    for start in range(0, len(plain), step):
-        part = plain[start : start + step]
-        inserts.append((_values_sql(writer.plain, writer.plain_row, len(part) // width), (match_id, *part)))
-    width = len(_ROUND_COLUMNS)
-    step = writer.other_chunk * width
-    for start in range(0, len(other), step):
-        part = other[start : start + step]
-        inserts.append((_values_sql(writer.other, writer.other_row, len(part) // width), tuple(part)))
-    return inserts
-
-
-def _array_inserts(writer: _Writer, match_id: int, rows: Sequence[RoundRow]) -> list[tuple[str, Any]]:
-    """PostgreSQL's half of `_round_inserts`: the rows go column by column, as arrays."""
-    plain = [row for row in rows if row[7] is None and row[8] is None and not row[5] and not row[6]]
-    other = [row for row in rows if row[7] is not None or row[8] is not None or row[5] or row[6]]
-    inserts: list[tuple[str, Any]] = []
-    for start in range(0, len(plain), MAX_CHUNK_ROWS):
-        fields = list(zip(*plain[start : start + MAX_CHUNK_ROWS], strict=True))
-        literals = ("{" + ",".join(map(str, fields[index])) + "}" for index in _PLAIN_FIELDS)
-        inserts.append((writer.plain, (match_id, *(text.replace("None", "NULL") for text in literals))))
-    for start in range(0, len(other), MAX_CHUNK_ROWS):
-        fields = list(zip(*other[start : start + MAX_CHUNK_ROWS], strict=True))
-        lists: list[list[Any]] = [list(values) for values in fields]
-        lists[7] = [_reason(value) for value in fields[7]]
-        lists[8] = [_reason(value) for value in fields[8]]
-        inserts.append((writer.other, (match_id, *lists)))
-    return inserts
+    finish, status, blocks, logs = (text.replace("?", marker) for text in texts)
+    return _Writer(finish, processors, status, blocks, logs)
 
 
 def match_summaries(session: Session, tournament_id: int) -> list[tuple[str, str, MatchScore]]:
@@ -942,7 +819,9 @@ def meeting_history(
     ``before_tournament`` only earlier tournaments and ``before_match_id`` only matches with smaller ids.
     For reproducible runs pass filters that select matches finished before the run started (e.g.
     ``before_tournament``): matches of the running tournament finish in an order that depends on workers.
-    Two small indexed queries: the newest qualifying matches, then their last rounds by primary key.
+    Two small indexed queries: the newest qualifying matches, then (by primary key) only the blocks that
+    hold their last ``limit`` rounds: a finished match's rounds are numbered 0..rounds_played - 1, so the
+    oldest match needed is read from the block holding its first wanted round on, not whole.
     """
     if limit <= 0:
         return []
@@ -968,92 +847,71 @@ def meeting_history(
     if before_tournament is not None:
         query = query.where(Match.tournament_id < before_tournament)
     swapped: dict[int, bool] = {}
-    covered = 0
+    whole: list[int] = []
+    tail: ColumnElement[bool] = false()
+    remaining = limit
     for match_id, version_a_id, rounds_played in session.execute(query):
         swapped[match_id] = strategy_a != strategy_b and version_a_id not in ids_a
-        covered += rounds_played or 0
-        if covered >= limit:
+        played = rounds_played or 0
+        if played >= remaining:
+            needed = RoundBlock.first_round + RoundBlock.rounds > played - remaining
+            tail = and_(RoundBlock.match_id == match_id, needed)
             break
+        whole.append(match_id)
+        remaining -= played
     if not swapped:
         return []
-    rows = session.execute(
+    blocks = session.execute(
         select(
-            Round.match_id,
-            Round.round,
-            *round_columns(),
+            RoundBlock.match_id, RoundBlock.first_round, RoundBlock.rounds, RoundBlock.width, RoundBlock.data
         )
-        .where(Round.match_id.in_(list(swapped)))
-        .order_by(Round.match_id.desc(), Round.round.desc())
-        .limit(limit)
+        .where(or_(RoundBlock.match_id.in_(whole), tail))
+        .order_by(RoundBlock.match_id.desc(), RoundBlock.first_round.desc())
     )
-    history: list[RoundRecord] = []
-    for match_id, *values in rows:
-        record = round_record(*values)
-        history.append(record.swapped() if swapped[match_id] else record)
-    history.reverse()
-    return history
-
-
-def round_record(
-    index: int,
-    move_a: int | None,
-    move_b: int | None,
-    payoff_a: int,
-    payoff_b: int,
-    noise_a: bool,
-    noise_b: bool,
-    forfeit_a: str | None,
-    forfeit_b: str | None,
-    fuel_a: int,
-    fuel_b: int,
-) -> RoundRecord:
-    """A RoundRecord from a row of `Round.round` followed by `round_columns()`."""
-    return RoundRecord(
-        index=index, move_a=move_a, move_b=move_b, payoff_a=payoff_a, payoff_b=payoff_b,
-        noise_a=noise_a, noise_b=noise_b,
-        forfeit_a=None if forfeit_a is None else ForfeitReason(forfeit_a),
-        forfeit_b=None if forfeit_b is None else ForfeitReason(forfeit_b),
-        fuel_a=fuel_a, fuel_b=fuel_b,
-    )  # fmt: skip
-
-
-def round_columns() -> tuple[InstrumentedAttribute[Any], ...]:
-    """The per-round values, in RoundRecord order (after the round index)."""
-    return (
-        Round.move_a, Round.move_b, Round.payoff_a, Round.payoff_b, Round.noise_a, Round.noise_b,
-        Round.forfeit_a, Round.forfeit_b, Round.fuel_a, Round.fuel_b,
-    )  # fmt: skip
+    newest_first: list[list[RoundRecord]] = []
+    remaining = limit
+    for match_id, first_round, rounds, width, data in blocks:
+        rows = round_blocks.decode(round_blocks.Block(first_round, rounds, width, data))[-remaining:]
+        records = [RoundRecord(*row) for row in rows]
+        newest_first.append([record.swapped() for record in records] if swapped[match_id] else records)
+        remaining -= len(rows)
+        if remaining <= 0:
+            break
+    return [record for records in reversed(newest_first) for record in records]
 
 
 def iter_export_rows(session: Session, tournament_id: int) -> Iterator[ExportRow]:
     """Every round of the tournament ordered by match position then round, streamed in batches.
 
-    The rows come from a server-side cursor on PostgreSQL (``yield_per``), so memory stays flat however
-    large the tournament; keep the session open while iterating.
+    Blocks come from a server-side cursor on PostgreSQL (``yield_per``) and are decoded one at a time, so
+    memory stays flat however large the tournament; keep the session open while iterating.
     """
     if session.get(Tournament, tournament_id) is None:
         raise UnknownTournamentError(f"no tournament with id {tournament_id}")
     version_a, version_b, strategy_a, strategy_b = names_query()
     query = (
         select(
-            Match.id.label("match_id"),
+            Match.id,
             Match.repetition,
-            Round.round,
-            strategy_a.name.label("player_a"),
-            strategy_b.name.label("player_b"),
-            *round_columns(),
+            strategy_a.name,
+            strategy_b.name,
+            RoundBlock.first_round,
+            RoundBlock.rounds,
+            RoundBlock.width,
+            RoundBlock.data,
         )
-        .join(Round, Round.match_id == Match.id)
+        .join(RoundBlock, RoundBlock.match_id == Match.id)
         .join(version_a, Match.version_a_id == version_a.id)
         .join(strategy_a, version_a.strategy_id == strategy_a.id)
         .join(version_b, Match.version_b_id == version_b.id)
         .join(strategy_b, version_b.strategy_id == strategy_b.id)
         .where(Match.tournament_id == tournament_id)
-        .order_by(Match.position, Round.round)
+        .order_by(Match.position, RoundBlock.first_round)
         .execution_options(yield_per=EXPORT_BATCH)
     )
-    for row in session.execute(query):
-        yield ExportRow(**row._asdict())
+    for match_id, repetition, player_a, player_b, first_round, rounds, width, data in session.execute(query):
+        for row in round_blocks.decode(round_blocks.Block(first_round, rounds, width, data)):
+            yield ExportRow(match_id, repetition, row[0], player_a, player_b, *row[1:])
 
 
 def match_logs(session: Session, match_id: int) -> list[tuple[str, int, str]]:

@@ -1,28 +1,32 @@
 """`tournament check`: does the database still say exactly what the runs recorded?
 
-Every check is a set-based query streamed in batches (nothing proportional to the rounds is held in
-memory). A problem is one line naming the row and what is wrong with it; an empty list means consistent.
-Interrupted runs (a 'running' tournament whose runner is gone) are reported as notes, not problems: they
-are a normal state after a crash, and `tournament resume` finishes them.
+Every check is a set-based query streamed in batches; a match's round blocks are decoded one at a time,
+so nothing proportional to the rounds is held in memory. A problem is one line naming the row and what is
+wrong with it; an empty list means consistent. Interrupted runs (a 'running' tournament whose runner is
+gone) are reported as notes, not problems: they are a normal state after a crash, and `tournament resume`
+finishes them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
+import operator
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select, true
+from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session, aliased
 
+from tournament.persistence import round_blocks
 from tournament.persistence.database import Database
 from tournament.persistence.errors import UnknownTournamentError
 from tournament.persistence.models import (
     ComponentBlob,
     Match,
     MatchLog,
-    Round,
+    RoundBlock,
     StrategyVersion,
     Tournament,
     TournamentEntry,
@@ -33,8 +37,8 @@ from tournament.rules.games import get_game
 from tournament.rules.scoring import MatchOutcome
 from tournament.services.run_lease import describe_lease, lease_is_live
 
-BATCH = 1000
-"""Rows per round trip for the streamed checks."""
+BLOCK_BATCH = 32
+"""Matches' round blocks per round trip (up to 32 x 56 KiB)."""
 
 
 @dataclass
@@ -159,31 +163,64 @@ def _check_tournaments(session: Session, scope: _Scope, report: IntegrityReport)
             report.notes.append(f"tournament {tid} was interrupted ({who}): tournament resume {tid}")
 
 
-def _round_aggregates() -> Any:
-    return (
-        select(
-            Round.match_id,
-            func.count().label("n"),
-            func.min(Round.round).label("first"),
-            func.max(Round.round).label("last"),
-            func.sum(Round.payoff_a).label("total_a"),
-            func.sum(Round.payoff_b).label("total_b"),
-            func.sum(case((Round.payoff_a > Round.payoff_b, 1), else_=0)).label("wins_a"),
-            func.sum(case((Round.payoff_b > Round.payoff_a, 1), else_=0)).label("wins_b"),
-            func.sum(case((Round.payoff_a == Round.payoff_b, 1), else_=0)).label("draws"),
-            func.count(Round.forfeit_a).label("forfeits_a"),
-            func.count(Round.forfeit_b).label("forfeits_b"),
-        )
-        .group_by(Round.match_id)
-        .subquery()
-    )
-
-
 _TOTALS = ("total_a", "total_b", "wins_a", "wins_b", "draws", "forfeits_a", "forfeits_b")
 
 
+@dataclass
+class _Rounds:
+    """What a match's round blocks add up to, block by block: memory stays flat however long the match."""
+
+    where: str
+    problems: list[str]
+    blocks: int = 0
+    n: int = 0
+    first: int = 0
+    last: int = -1
+    corrupt: bool = False
+    """Some block did not decode, so the sums leave its rounds out."""
+    sums: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_TOTALS, 0))
+
+    def add(self, block: round_blocks.Block) -> None:
+        self.blocks += 1
+        if self.blocks == 1:
+            self.first = block.first_round
+        elif block.first_round <= self.last:
+            self.problems.append(
+                f"{self.where}: round blocks overlap at rounds {block.first_round}..{self.last}"
+            )
+        elif block.first_round > self.last + 1:
+            self.problems.append(
+                f"{self.where}: round blocks leave a gap at rounds {self.last + 1}..{block.first_round - 1}"
+            )
+        self.n += max(block.rounds, 0)
+        self.last = max(self.last, block.first_round + block.rounds - 1)
+        try:
+            if block.rounds <= 0:
+                raise round_blocks.RoundEncodingError(f"it holds {block.rounds} rounds")
+            payoff_a = round_blocks.column(block, "payoff_a")
+            payoff_b = round_blocks.column(block, "payoff_b")
+            forfeits_a = forfeits_b = 0
+            if any(round_blocks.column(block, "flags")):
+                for row in round_blocks.decode(block):
+                    forfeits_a += row[7] is not None
+                    forfeits_b += row[8] is not None
+        except round_blocks.RoundEncodingError as error:
+            self.corrupt = True
+            self.problems.append(
+                f"{self.where}: the round block at round {block.first_round} is corrupt: {error}"
+            )
+            return
+        self.sums["total_a"] += sum(payoff_a)
+        self.sums["total_b"] += sum(payoff_b)
+        self.sums["wins_a"] += sum(map(operator.gt, payoff_a, payoff_b))
+        self.sums["wins_b"] += sum(map(operator.lt, payoff_a, payoff_b))
+        self.sums["draws"] += sum(map(operator.eq, payoff_a, payoff_b))
+        self.sums["forfeits_a"] += forfeits_a
+        self.sums["forfeits_b"] += forfeits_b
+
+
 def _check_matches(session: Session, scope: _Scope, report: IntegrityReport) -> None:
-    rounds = _round_aggregates()
+    """Each match against its round blocks, which are decoded one at a time in the order they are stored."""
     query = (
         select(
             Match.id,
@@ -195,25 +232,29 @@ def _check_matches(session: Session, scope: _Scope, report: IntegrityReport) -> 
             Tournament.rounds,
             Tournament.game,
             *(getattr(Match, name) for name in _TOTALS),
-            rounds.c.n,
-            rounds.c.first,
-            rounds.c.last,
-            *(rounds.c[name] for name in _TOTALS),
+            RoundBlock.first_round,
+            RoundBlock.rounds,
+            RoundBlock.width,
+            RoundBlock.data,
         )
         .join(Tournament, Match.tournament_id == Tournament.id)
-        .outerjoin(rounds, rounds.c.match_id == Match.id)
+        .outerjoin(RoundBlock, RoundBlock.match_id == Match.id)
         .where(scope.matches())
-        .order_by(Match.id)
-        .execution_options(yield_per=BATCH)
+        .order_by(Match.id, RoundBlock.first_round)
+        .execution_options(yield_per=BLOCK_BATCH)
     )
-    for row in session.execute(query):
+    for _, group in itertools.groupby(session.execute(query), key=operator.itemgetter(0)):
+        row = next(group)
         match_id, tid, status, played, outcome, error, planned, game = row[:8]
         stored = dict(zip(_TOTALS, row[8:15], strict=True))
-        n, first, last = row[15:18]
-        summed = dict(zip(_TOTALS, row[18:25], strict=True))
-        report.matches += 1
-        report.rounds += n or 0
         where = f"tournament {tid} match {match_id}"
+        rounds = _Rounds(where, report.problems)
+        if row[15] is not None:
+            for block_row in itertools.chain((row,), group):
+                rounds.add(round_blocks.Block(*block_row[15:]))
+        n, first, last = rounds.n, rounds.first, rounds.last
+        report.matches += 1
+        report.rounds += n
         if status != "finished":
             if n:
                 report.problems.append(f"{where}: {status} but has {n} recorded rounds")
@@ -224,16 +265,16 @@ def _check_matches(session: Session, scope: _Scope, report: IntegrityReport) -> 
             continue
         if played != planned:
             report.problems.append(f"{where}: rounds_played is {played}, the tournament plays {planned}")
-        if (n or 0) != (played or 0) or (n and (first != 0 or last != n - 1)):
+        if n != (played or 0) or (n and (first != 0 or last != n - 1)):
             numbered = f"numbered {first}..{last}" if n else "none"
             report.problems.append(
-                f"{where}: has {n or 0} round rows ({numbered}), "
+                f"{where}: its round blocks hold {n} rounds ({numbered}), "
                 f"expected {played} numbered 0..{(played or 0) - 1}"
             )
         for name in _TOTALS:
-            if n and stored[name] != summed[name]:
+            if n and not rounds.corrupt and stored[name] != rounds.sums[name]:
                 report.problems.append(
-                    f"{where}: {name} is {stored[name]} but its rounds sum to {summed[name]}"
+                    f"{where}: {name} is {stored[name]} but its rounds sum to {rounds.sums[name]}"
                 )
         expected = _outcome(game, played or 0, stored["total_a"], stored["total_b"])
         if expected is not None and outcome != expected:
@@ -256,7 +297,7 @@ def _outcome(game: str, rounds: int, total_a: int | None, total_b: int | None) -
 
 
 def _check_orphan_rows(session: Session, scope: _Scope, report: IntegrityReport) -> None:
-    """Logs of unfinished matches, and rounds or logs whose match does not exist."""
+    """Logs of unfinished matches, and round blocks or logs whose match does not exist."""
     logs = (
         select(Match.tournament_id, Match.id, Match.status, func.count())
         .join(MatchLog, MatchLog.match_id == Match.id)
@@ -267,7 +308,7 @@ def _check_orphan_rows(session: Session, scope: _Scope, report: IntegrityReport)
         report.problems.append(f"tournament {tid} match {match_id}: {status} but has {count} log lines")
     if scope.tournament_id is not None:
         return
-    for table, name in ((Round, "round rows"), (MatchLog, "log lines")):
+    for table, name in ((RoundBlock, "round blocks"), (MatchLog, "log lines")):
         orphans = session.execute(
             select(table.match_id, func.count())
             .outerjoin(Match, Match.id == table.match_id)

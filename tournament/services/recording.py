@@ -31,8 +31,8 @@ def record_played(connection: Connection, match: MatchInfo, played: MatchPlayed)
     """Store a played match in the connection's transaction (see `tournament_repo.record_match`).
 
     A Core connection rather than an ORM session: a session's begin and commit cost about 140 us a
-    match, a fifth of recording a 200-round one; the rare forfeit audit events get a session of their
-    own on the same connection.
+    match, more than the database's own work for a 200-round one; the rare forfeit audit events get a
+    session of their own on the same connection.
     """
     _write(connection, match, played, _prepare(connection, match, played))
 
@@ -110,7 +110,7 @@ class _WorkerDatabase:
     """
 
     def __init__(self, url: str) -> None:
-        self.db = open_database(url, migrate=False, foreign_keys=False)  # it only records: see `record`
+        self.db = open_database(url, migrate=False)
         self._path = sqlite_path(self.db)
         self._lock = os.open(self._path, os.O_RDONLY | os.O_CLOEXEC) if self._path is not None else None
         self._connection: Connection | None = None
@@ -132,11 +132,7 @@ class _WorkerDatabase:
 
     def record(self, match: MatchInfo, played: MatchPlayed) -> None:
         """Record in one transaction; the statements are built and bound before this worker's turn
-        (nothing is locked until the first statement runs), so the turn is the database's work only.
-
-        SQLite does not check foreign keys on this connection: the transaction's first statement flips
-        the match row from 'pending' (or fails), and every row inserted after it belongs to that match
-        (`write_match`), so checking each round's match again would only cost a fifth of the insert."""
+        (nothing is locked until the first statement runs), so the turn is the database's work only."""
         connection = self._connection
         if connection is None or connection.closed or connection.invalidated:
             connection = self._connection = self.db.engine.connect()
