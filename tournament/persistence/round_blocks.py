@@ -98,14 +98,18 @@ def _pack(first: int, columns: list[tuple[Any, ...]]) -> Block:
     call (a tenth of the time `array` takes to convert a list)."""
     _, move_a, move_b, payoff_a, payoff_b, noise_a, noise_b, forfeit_a, forfeit_b, fuel_a, fuel_b = columns
     n = len(move_a)
-    flags: tuple[int, ...] | None = None
-    if any(noise_a) or any(noise_b) or forfeit_a.count(None) != n or forfeit_b.count(None) != n:
-        flags = tuple(
-            int(na) | int(nb) << 1 | _code(fa) << 2 | _code(fb) << 2 + _FLAG_BITS
-            for na, nb, fa, fb in zip(noise_a, noise_b, forfeit_a, forfeit_b, strict=True)
-        )
-        move_a = tuple(-1 if move is None else move for move in move_a)
-        move_b = tuple(-1 if move is None else move for move in move_b)
+    flags: list[int] | None = None
+    forfeits = forfeit_a.count(None) != n or forfeit_b.count(None) != n
+    if forfeits or any(noise_a) or any(noise_b):
+        flags = [0] * n
+        _mark(flags, noise_a, 1)
+        _mark(flags, noise_b, 2)
+        if forfeits:
+            for i, (fa, fb) in enumerate(zip(forfeit_a, forfeit_b, strict=True)):
+                if fa is not None or fb is not None:
+                    flags[i] |= _code(fa) << 2 | _code(fb) << 2 + _FLAG_BITS
+            move_a = tuple(-1 if move is None else move for move in move_a)
+            move_b = tuple(-1 if move is None else move for move in move_b)
     for width, typecode in _WIDTHS:  # fuel comes first: a too-narrow width fails on its first value
         layout = _layout(typecode, n)
         try:
@@ -124,8 +128,17 @@ def _layout(typecode: str, count: int) -> struct.Struct:
     return struct.Struct(f"<{count}{typecode}")
 
 
-def _is_set(value: object) -> bool:
-    return value is not None
+def _mark(flags: list[int], noise: tuple[bool, ...], bit: int) -> None:
+    """Set `bit` in the flags of the noisy rounds, found by `tuple.index` (in C: a noisy match has a
+    few noisy rounds among hundreds)."""
+    start = 0
+    while True:
+        try:
+            index = noise.index(True, start)
+        except ValueError:
+            return
+        flags[index] |= bit
+        start = index + 1
 
 
 def _code(reason: str | None) -> int:
