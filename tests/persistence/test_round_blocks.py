@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
+from array import array
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -9,7 +12,7 @@ from hypothesis import strategies as st
 from tournament.persistence import round_blocks
 from tournament.persistence.round_blocks import BLOCK_ROUNDS, Block, RoundEncodingError, decode, encode
 from tournament.rules.forfeits import ForfeitReason
-from tournament.rules.records import RoundRow
+from tournament.rules.records import CleanRounds, RoundLog, RoundRow
 
 _INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 
@@ -142,3 +145,58 @@ def test_values_beyond_64_bits_and_unknown_reasons_are_refused() -> None:
 def test_corrupt_blocks_are_refused(block: Block) -> None:
     with pytest.raises(RoundEncodingError):
         decode(block)
+
+
+def _clean_runs(rows: list[RoundRow], cuts: list[int]) -> list[CleanRounds]:
+    """Plain rows as the native loop keeps them: runs of columns in its arrays' types."""
+    runs = []
+    for start, stop in zip([0, *cuts], [*cuts, len(rows)], strict=True):
+        part = rows[start:stop]
+        if not part:
+            continue
+        column = list(zip(*part, strict=True))
+        runs.append(
+            CleanRounds(
+                part[0][0],
+                array("I", column[1]),
+                array("I", column[2]),
+                array("q", column[3]),
+                array("q", column[4]),
+                array("Q", column[9]),
+                array("Q", column[10]),
+            )
+        )
+    return runs
+
+
+@given(
+    clean=st.integers(min_value=1, max_value=BLOCK_ROUNDS + 300),
+    cuts=st.lists(st.integers(min_value=1, max_value=BLOCK_ROUNDS + 299), max_size=3),
+    tail=_rounds(st.integers(min_value=-(2**40), max_value=2**40)),
+    fuel=st.sampled_from([3, 900, 70_000, 2**40]),
+)
+def test_a_log_of_column_runs_packs_to_the_same_bytes_as_its_rows(
+    clean: int, cuts: list[int], tail: list[RoundRow], fuel: int
+) -> None:
+    """The native loop's clean rounds (columns) followed by rows: the same blocks as the rows alone."""
+    plain = _plain(clean, fuel)
+    shifted: list[RoundRow] = [(clean + i, *row[1:]) for i, row in enumerate(tail)]
+    log = RoundLog(shifted, _clean_runs(plain, sorted(c for c in cuts if c < clean)))
+    assert log.rows == plain + shifted
+    assert len(log) == clean + len(tail)
+    assert encode(log) == encode(plain + shifted)
+
+
+def test_a_log_whose_rounds_skip_is_packed_from_its_rows() -> None:
+    plain = _plain(10)
+    tail: list[RoundRow] = [(20, 1, 1, 0, 0, False, False, None, None, 5, 5)]
+    log = RoundLog(tail, _clean_runs(plain, [4]))
+    assert [(b.first_round, b.rounds) for b in encode(log)] == [(0, 10), (20, 1)]
+    assert _decoded(encode(log)) == plain + tail
+
+
+def test_a_round_log_pickles_with_its_column_runs() -> None:
+    log = RoundLog([(3, 0, 1, 0, 5, True, False, None, None, 1, 1)], _clean_runs(_plain(3), []))
+    copy = pickle.loads(pickle.dumps(log))
+    assert copy == log
+    assert copy.clean == log.clean

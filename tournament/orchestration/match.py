@@ -7,13 +7,12 @@ import random
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import repeat
 from typing import Protocol, TypeGuard, runtime_checkable
 
 from tournament.picklable import by_fields
 from tournament.rules.forfeits import ForfeitReason
 from tournament.rules.games import Game
-from tournament.rules.records import RoundLog, RoundRecord, RoundRow
+from tournament.rules.records import CleanRounds, RoundLog, RoundRecord, RoundRow
 from tournament.rules.rounds import apply_noise, score_round
 from tournament.rules.scoring import MatchScore, MatchTally
 from tournament.rules.seeds import derive_seed
@@ -245,12 +244,13 @@ def _play_native(
     player_b: KeyedPlayer,
     mover_b: Mover,
     rounds: int,
-    rows: list[RoundRow],
+    clean: list[CleanRounds],
 ) -> NativeRun | None:
     """The specialised loop's clean rounds from round 0 in C (`tournament.sandbox.native`); None when
     either player has no native seat (the caller then plays them in Python).
 
-    Appends each clean round's row, brings both players' `seen` up to date, and returns the move tuples
+    Appends each chunk's clean rounds to `clean` as the loop's columns (no tuple per round: storage
+    packs the columns as they are), brings both players' `seen` up to date, and returns the move tuples
     of the round that stopped the run (if any) as the Python loop would have made them: A's call failed
     (B is then asked here, through its move function, as the Python loop does), or either move was
     illegal, or B's call failed. Tallies: (total_a, total_b, wins_a, wins_b, draws) of the clean rounds.
@@ -282,13 +282,13 @@ def _play_native(
             played = rounds_loop.play(side_a, side_b, n_moves, ctypes.addressof(tables.payoffs), index, count,
                                       last_cell, out)  # fmt: skip
             stopped = played < count
-            rows.extend(
-                zip(
-                    range(index, index + played), move_a[:played], move_b[:played], payoff_a[:played],
-                    payoff_b[:played], repeat(False), repeat(False), repeat(None), repeat(None),
-                    fuel_a[:played], fuel_b[:played],
-                )
-            )  # fmt: skip
+            if played:
+                clean.append(
+                    CleanRounds(
+                        index, move_a[:played], move_b[:played], payoff_a[:played], payoff_b[:played],
+                        fuel_a[:played], fuel_b[:played],
+                    )
+                )  # fmt: skip
             # Each call's `last` is the previous round's cell: what the move functions append to `seen`.
             lasts = cells[:played]
             if last_cell >= 0:
@@ -333,6 +333,7 @@ def _play_keyed(
     n_moves = game.n_moves
     payoffs, table, natives = _tables(game)
     rows: list[RoundRow] = []
+    clean: list[CleanRounds] = []
     append = rows.append
     first_a: Forfeit | None = None
     first_b: Forfeit | None = None
@@ -354,7 +355,7 @@ def _play_keyed(
         rounds_loop = native.rounds() if mover_b is not None and natives is not None and rounds > 0 else None
         run = None
         if rounds_loop is not None and natives is not None and mover_b is not None:
-            run = _play_native(rounds_loop, natives, n_moves, player_a, player_b, mover_b, rounds, rows)
+            run = _play_native(rounds_loop, natives, n_moves, player_a, player_b, mover_b, rounds, clean)
         if run is not None:
             index, pending, last_a, last_b, counts = run
             total_a, total_b, wins_a, wins_b, draws = counts
@@ -446,10 +447,11 @@ def _play_keyed(
     finally:
         player_a.close()
         player_b.close()
-    tally = MatchTally(len(rows), total_a, total_b, wins_a, wins_b, draws, forfeits_a, forfeits_b)
+    log = RoundLog(rows, clean)
+    tally = MatchTally(len(log), total_a, total_b, wins_a, wins_b, draws, forfeits_a, forfeits_b)
     logs = tuple(
         (side, round_index, message)
         for side, player in (("a", player_a), ("b", player_b))
         for round_index, message in player.logs.lines
     )
-    return MatchPlayed(RoundLog(rows), tally.score(game), first_a, first_b, logs)
+    return MatchPlayed(log, tally.score(game), first_a, first_b, logs)

@@ -21,15 +21,16 @@ forfeit's code is 0 for none, else 1 + the reason's position in `FORFEIT_CODES`.
 from __future__ import annotations
 
 import functools
+import itertools
 import struct
 import sys
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from tournament.rules.forfeits import ForfeitReason
-from tournament.rules.records import RoundRow
+from tournament.rules.records import CleanRounds, RoundLog, RoundRow
 
 BLOCK_ROUNDS = 1024
 """Rounds per block at most: a page of a long match's replay reads one or two blocks (28 KiB each at
@@ -74,9 +75,16 @@ class Block:
     data: bytes
 
 
-def encode(rows: Sequence[RoundRow]) -> list[Block]:
+def encode(rows: Sequence[RoundRow] | RoundLog) -> list[Block]:
     """The blocks holding ``rows`` (a match's rounds in order): a new block at every `BLOCK_ROUNDS`
-    rounds and wherever the round numbers skip."""
+    rounds and wherever the round numbers skip. A `RoundLog` whose clean runs the native loop kept as
+    columns is packed from those columns, without a tuple per round (the same bytes)."""
+    if isinstance(rows, RoundLog):
+        if rows.clean:
+            whole = _log_columns(rows)
+            if whole is not None:
+                return _blocks_of(*whole)
+        rows = rows.rows
     blocks: list[Block] = []
     start, total = 0, len(rows)
     while start < total:
@@ -87,15 +95,67 @@ def encode(rows: Sequence[RoundRow]) -> list[Block]:
         if indices != tuple(range(first, first + len(indices))):
             end = next(i for i, index in enumerate(indices) if index != first + i)
             columns = [values[:end] for values in columns]
-        blocks.append(_pack(first, columns))
+        blocks.append(_pack(first, len(columns[0]), _stored(columns)))
         start += len(columns[0])
     return blocks
 
 
-def _pack(first: int, columns: list[tuple[Any, ...]]) -> Block:
-    """One block from its rounds' columns (in `RoundRow` order). When every round is plain (no noise,
-    no forfeit: almost always), nothing is converted per round; each column is packed by one `struct`
-    call (a tenth of the time `array` takes to convert a list)."""
+_Columns = list[Sequence[int] | None]
+"""A block's columns in `COLUMNS` order; flags None when all are 0."""
+
+
+def _log_columns(log: RoundLog) -> tuple[int, int, _Columns] | None:
+    """(first round, rounds, columns) of the whole log, or None when its rounds are not consecutive."""
+    runs: list[CleanRounds] = list(log.clean)
+    first = runs[0].first
+    end = first
+    for run in runs:
+        if run.first != end:
+            return None
+        end += len(run)
+    tail = log.tail
+    if tail and [row[0] for row in tail] != list(range(end, end + len(tail))):
+        return None
+    count = end - first + len(tail)
+    if len(runs) == 1 and not tail:
+        (run,) = runs
+        return (
+            first,
+            count,
+            [run.fuel_a, run.fuel_b, run.payoff_a, run.payoff_b, run.move_a, run.move_b, None],
+        )
+    names = ("fuel_a", "fuel_b", "payoff_a", "payoff_b", "move_a", "move_b")
+    columns: _Columns = [
+        list(itertools.chain.from_iterable(getattr(run, name) for run in runs)) for name in names
+    ]
+    flags: list[int] | None = None
+    if tail:
+        stored = _stored(list(zip(*tail, strict=True)))
+        for column, values in zip(columns[:6], stored[:6], strict=True):
+            cast(list[int], column).extend(cast(Sequence[int], values))
+        if stored[6] is not None:
+            flags = [0] * (count - len(tail))
+            flags.extend(stored[6])
+    columns.append(flags)
+    return first, count, columns
+
+
+def _blocks_of(first: int, count: int, columns: _Columns) -> list[Block]:
+    if count <= BLOCK_ROUNDS:
+        return [_pack(first, count, columns)]
+    return [
+        _pack(
+            first + start,
+            min(BLOCK_ROUNDS, count - start),
+            [None if values is None else values[start : start + BLOCK_ROUNDS] for values in columns],
+        )
+        for start in range(0, count, BLOCK_ROUNDS)
+    ]
+
+
+def _stored(columns: list[tuple[Any, ...]]) -> _Columns:
+    """A run of rows' columns (in `RoundRow` order) as stored (`COLUMNS`). When every round is plain
+    (no noise, no forfeit: almost always), nothing is converted per round."""
     _, move_a, move_b, payoff_a, payoff_b, noise_a, noise_b, forfeit_a, forfeit_b, fuel_a, fuel_b = columns
     n = len(move_a)
     flags: list[int] | None = None
@@ -110,11 +170,16 @@ def _pack(first: int, columns: list[tuple[Any, ...]]) -> Block:
                     flags[i] |= _code(fa) << 2 | _code(fb) << 2 + _FLAG_BITS
             move_a = tuple(-1 if move is None else move for move in move_a)
             move_b = tuple(-1 if move is None else move for move in move_b)
+    return [fuel_a, fuel_b, payoff_a, payoff_b, move_a, move_b, flags]
+
+
+def _pack(first: int, n: int, columns: _Columns) -> Block:
+    """One block of `n` rounds from its columns: each packed by one `struct` call (a tenth of the time
+    `array` takes to convert a list), at the narrowest width every value fits."""
     for width, typecode in _WIDTHS:  # fuel comes first: a too-narrow width fails on its first value
         layout = _layout(typecode, n)
         try:
-            parts = [layout.pack(*values) for values in (fuel_a, fuel_b, payoff_a, payoff_b, move_a, move_b)]
-            parts.append(bytes(width * n) if flags is None else layout.pack(*flags))
+            parts = [bytes(width * n) if values is None else layout.pack(*values) for values in columns]
         except struct.error:
             continue
         return Block(first, n, width, b"".join(parts))

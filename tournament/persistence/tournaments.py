@@ -630,7 +630,7 @@ def prepare_match(
     for index, process in writer.processors:
         if finished[index] is not None:
             finished[index] = process(finished[index])
-    rows = rounds.rows if isinstance(rounds, RoundLog) else [record.as_row() for record in rounds]
+    rows = rounds if isinstance(rounds, RoundLog) else [record.as_row() for record in rounds]
     inserts: list[tuple[str, Any]] = []
     if rows:
         blocks = round_blocks.encode(rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import overload
 
 from tournament.rules.forfeits import ForfeitReason
@@ -69,20 +70,63 @@ RoundRow = tuple[
 """A `RoundRecord`'s fields in declaration order, as a plain tuple."""
 
 
-class RoundLog(Sequence[RoundRecord]):
-    """A match's rounds kept as plain tuples: a `RoundRecord` is made only when one is read.
+@dataclass(frozen=True, slots=True)
+class CleanRounds:
+    """Consecutive plain rounds from ``first`` (two legal moves, no noise, no forfeit) as the columns
+    the native match loop filled: no tuple per round until someone reads them as rows."""
 
-    The match loop appends a row per round and storage writes the rows as they are, so a round costs no
-    objects on the hot path; readers still see an ordinary sequence of records.
-    """
-
-    __slots__ = ("rows",)
-
-    def __init__(self, rows: list[RoundRow]) -> None:
-        self.rows = rows
+    first: int
+    move_a: Sequence[int]
+    move_b: Sequence[int]
+    payoff_a: Sequence[int]
+    payoff_b: Sequence[int]
+    fuel_a: Sequence[int]
+    fuel_b: Sequence[int]
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.move_a)
+
+    def rows(self) -> Iterator[RoundRow]:
+        n = len(self.move_a)
+        return zip(
+            range(self.first, self.first + n), self.move_a, self.move_b, self.payoff_a, self.payoff_b,
+            repeat(False, n), repeat(False, n), repeat(None, n), repeat(None, n), self.fuel_a, self.fuel_b,
+            strict=True,
+        )  # fmt: skip
+
+
+class RoundLog(Sequence[RoundRecord]):
+    """A match's rounds kept as plain tuples or columns: a `RoundRecord` is made only when one is read.
+
+    The match loop appends a row per round (`tail`), after the runs of clean rounds its native loop
+    played, kept as that loop's columns (`clean`, rounds 0.. in order); storage packs both as they are,
+    so a round costs no objects on the hot path; readers still see an ordinary sequence of records.
+    """
+
+    __slots__ = ("_rows", "clean", "tail")
+
+    def __init__(self, rows: list[RoundRow], clean: Sequence[CleanRounds] = ()) -> None:
+        self.tail = rows
+        """The rounds after the clean runs, as rows."""
+        self.clean = tuple(clean)
+        """Runs of clean rounds that come before `tail`, in order."""
+        self._rows: list[RoundRow] | None = None if self.clean else rows
+
+    @property
+    def rows(self) -> list[RoundRow]:
+        """Every round as a row (made from the clean runs' columns once, when first asked)."""
+        if self._rows is None:
+            rows: list[RoundRow] = []
+            for run in self.clean:
+                rows.extend(run.rows())
+            rows.extend(self.tail)
+            self._rows = rows
+        return self._rows
+
+    def __len__(self) -> int:
+        if self._rows is not None:
+            return len(self._rows)
+        return sum(len(run) for run in self.clean) + len(self.tail)
 
     @overload
     def __getitem__(self, index: int) -> RoundRecord: ...
@@ -108,5 +152,8 @@ class RoundLog(Sequence[RoundRecord]):
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __reduce__(self) -> tuple[type[RoundLog], tuple[list[RoundRow], tuple[CleanRounds, ...]]]:
+        return RoundLog, (self.tail, self.clean)
+
     def __repr__(self) -> str:
-        return f"RoundLog({len(self.rows)} rounds)"
+        return f"RoundLog({len(self)} rounds)"
