@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
 from tests.sandbox.conftest import Build
-from tests.wasm_builders import WIT_DIR
-from tournament.sandbox import contract
+from tests.wasm_builders import WIT_DIR, build_component, copy_wit, core_wat
+from tournament.sandbox import contract, verdicts
 from tournament.sandbox.artifacts import content_hash
+from tournament.sandbox.errors import BadComponentError
 from tournament.sandbox.runtime import SandboxRuntime
 
 
@@ -72,3 +74,80 @@ def test_a_corrupt_artifact_is_recompiled_not_trusted(wat_component: Build, tmp_
     with SandboxRuntime(cache_dir=tmp_path) as second:
         second.prepare(data)
         assert second.cache.compiled == 1
+
+
+def _verdict(runtime: SandboxRuntime, digest: str) -> Path:
+    checker = verdicts.checker_identity()
+    assert checker is not None
+    return runtime.cache.directory / f"{digest}.pure.{checker}.contract.json"
+
+
+def test_a_passing_verdict_is_recorded_and_reused(wat_component: Build, tmp_path: Path) -> None:
+    """The second runtime takes the recorded verdict instead of checking again: a verdict edited on disk
+    (which only the cache's owner can do) is what it reports."""
+    data = wat_component("i32.const 3")
+    digest = content_hash(data)
+    with SandboxRuntime(cache_dir=tmp_path) as first:
+        report = first.prepare(data)
+        path = _verdict(first, digest)
+        assert json.loads(path.read_text()) == {
+            "player_interface": report.player_interface,
+            "wit_version": "1.0.0",
+            "imports": list(report.imports),
+            "uses_wasi": False,
+        }
+    path.write_text(path.read_text().replace('"1.0.0"', '"1.0.7"'))
+    with SandboxRuntime(cache_dir=tmp_path) as second:
+        reused = second.prepare_cached(digest)
+        assert reused is not None
+        assert reused.wit_version == "1.0.7"
+        other = wat_component("i32.const 4")
+        second.prepare(other)  # a component that passed shares the call state, as if checked here
+        assert second.shared_calls(digest) is second.shared_calls(content_hash(other))
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["not json", "{}", '{"player_interface": 1, "wit_version": "1.0.0", "imports": [], "uses_wasi": false}',
+     '{"player_interface": "p", "wit_version": "1.0.0", "imports": [], "uses_wasi": true}'],
+)  # fmt: skip
+def test_an_unreadable_or_unfit_verdict_is_ignored_and_the_check_runs(
+    wat_component: Build, tmp_path: Path, content: str
+) -> None:
+    data = wat_component("i32.const 5")
+    with SandboxRuntime(cache_dir=tmp_path) as first:
+        first.prepare(data)
+        _verdict(first, content_hash(data)).write_text(content)
+    with SandboxRuntime(cache_dir=tmp_path) as second:
+        report = second.prepare_cached(content_hash(data))
+        assert report is not None
+        assert report.player_interface == contract.PLAYER_INTERFACE
+        assert not report.uses_wasi
+
+
+def test_failures_are_never_recorded(tmp_path: Path) -> None:
+    data = build_component(
+        core_wat(version="2.0.0"), tmp_path / "build", wit_dir=copy_wit(tmp_path / "wit", version="2.0.0")
+    )
+    for _ in range(2):
+        with SandboxRuntime(cache_dir=tmp_path) as runtime, pytest.raises(BadComponentError):
+            runtime.prepare(data)
+    assert not list(tmp_path.rglob("*.contract.json"))
+
+
+def test_verdicts_are_keyed_by_the_checker_and_the_wasi_choice(wat_component: Build, tmp_path: Path) -> None:
+    data = wat_component("i32.const 6")
+    digest = content_hash(data)
+    with SandboxRuntime(cache_dir=tmp_path) as first:
+        first.prepare(data)
+        first.prepare(data, allow_wasi=True)
+        checker = verdicts.checker_identity()
+        names = sorted(path.name for path in first.cache.directory.glob("*.contract.json"))
+        assert names == [f"{digest}.pure.{checker}.contract.json", f"{digest}.wasi.{checker}.contract.json"]
+        stale = first.cache.directory / f"{digest}.pure.0000000000000000.contract.json"
+        _verdict(first, digest).rename(stale)
+        stale.write_text(stale.read_text().replace('"1.0.0"', '"1.0.7"'))
+    with SandboxRuntime(cache_dir=tmp_path) as second:
+        report = second.prepare_cached(digest)
+        assert report is not None
+        assert report.wit_version == "1.0.0"  # checked afresh: another checker's verdict does not count

@@ -13,6 +13,7 @@ from tournament.sandbox.fastcall import ComponentCalls
 from tournament.sandbox.limits import SandboxLimits
 from tournament.sandbox.player import HostLinker, PlayerSetup, WasmPlayer
 from tournament.sandbox.validation import ContractReport, check_contract
+from tournament.sandbox.verdicts import ContractVerdicts
 from tournament.sandbox.watchdog import EpochTicker
 
 
@@ -27,6 +28,7 @@ class SandboxRuntime:
         self.settings = EngineSettings(stack_bytes=stack_bytes)
         self.engine = make_engine(self.settings)
         self.cache = ArtifactCache(self.engine, self.settings, cache_dir)
+        self._verdicts = ContractVerdicts(self.cache.directory)
         self.ticker = EpochTicker(self.engine)
         self.ticker.start()
         self._reports: dict[tuple[str, bool], ContractReport] = {}
@@ -42,8 +44,7 @@ class SandboxRuntime:
         digest = digest or content_hash(data)
         report = self._reports.get((digest, allow_wasi))
         if report is None:
-            report = check_contract(self.engine, self.cache.get(data, digest), allow_wasi=allow_wasi)
-            self._reports[(digest, allow_wasi)] = report
+            report = self._checked(digest, self.cache.get(data, digest), allow_wasi)
         return report
 
     def prepare_cached(self, digest: str, *, allow_wasi: bool = False) -> ContractReport | None:
@@ -54,7 +55,15 @@ class SandboxRuntime:
         component = self.cache.load(digest)
         if component is None:
             return None
-        report = check_contract(self.engine, component, allow_wasi=allow_wasi)
+        return self._checked(digest, component, allow_wasi)
+
+    def _checked(self, digest: str, component: Component, allow_wasi: bool) -> ContractReport:
+        """The contract check's report (raises BadComponentError), or the verdict this cache recorded
+        when the same checker passed the same component (see `verdicts`)."""
+        report = self._verdicts.load(digest, allow_wasi=allow_wasi)
+        if report is None:
+            report = check_contract(self.engine, component, allow_wasi=allow_wasi)
+            self._verdicts.store(digest, report, allow_wasi=allow_wasi)
         self._reports[(digest, allow_wasi)] = report
         return report
 
