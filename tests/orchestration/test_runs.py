@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -317,6 +318,9 @@ def test_a_cancel_request_stops_a_live_run_at_a_match_boundary(
     def cancel_after_first(*_: object) -> None:
         if not requested:
             requested.append(cancel_tournament(db, tournament_id).outcome)
+            # The heartbeat thread picks the request up; give it ten beats before the next match starts,
+            # or a fast machine plays the remaining five matches first.
+            time.sleep(10 * runs.HEARTBEAT_INTERVAL_S)
 
     info = run_tournament(db, tournament_id, workers=1, on_match=cancel_after_first, cache_dir=tmp_path)
     assert requested == [CancelOutcome.REQUESTED]
@@ -372,8 +376,13 @@ def test_a_run_whose_lease_was_taken_over_stops_and_leaves_the_tournament_alone(
     monkeypatch.setattr(runs, "HEARTBEAT_INTERVAL_S", 0.02)
     tournament_id = _create(db, rounds=3000)
 
+    taken: list[bool] = []
+
     def taken_over(*_: object) -> None:
-        _set(db, tournament_id, runner="elsewhere:7:new", heartbeat_at=utcnow())
+        if not taken:
+            taken.append(True)
+            _set(db, tournament_id, runner="elsewhere:7:new", heartbeat_at=utcnow())
+            time.sleep(10 * runs.HEARTBEAT_INTERVAL_S)  # ten beats to notice before the next match
 
     with pytest.raises(LeaseLostError, match="another runner took its lease over"):
         run_tournament(db, tournament_id, workers=1, on_match=taken_over, cache_dir=tmp_path)
