@@ -38,6 +38,8 @@ from tournament.services.tournaments import (
 )
 
 FIELD = ("beat-last", "constant", "rotate", "rfind")
+BEAT_S = 0.02
+"""The heartbeat interval of the tests that wait for the heartbeat to notice something."""
 HOST = socket.gethostname()
 
 
@@ -311,7 +313,7 @@ def test_cancel_an_orphaned_or_unstarted_run_directly(db: Database) -> None:
 def test_a_cancel_request_stops_a_live_run_at_a_match_boundary(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(runs, "HEARTBEAT_INTERVAL_S", 0.02)
+    monkeypatch.setattr(runs, "HEARTBEAT_INTERVAL_S", BEAT_S)
     tournament_id = _create(db, rounds=3000)
     requested: list[CancelOutcome] = []
 
@@ -320,7 +322,7 @@ def test_a_cancel_request_stops_a_live_run_at_a_match_boundary(
             requested.append(cancel_tournament(db, tournament_id).outcome)
             # The heartbeat thread picks the request up; give it ten beats before the next match starts,
             # or a fast machine plays the remaining five matches first.
-            time.sleep(10 * runs.HEARTBEAT_INTERVAL_S)
+            time.sleep(10 * BEAT_S)
 
     info = run_tournament(db, tournament_id, workers=1, on_match=cancel_after_first, cache_dir=tmp_path)
     assert requested == [CancelOutcome.REQUESTED]
@@ -373,7 +375,7 @@ def test_a_failure_during_the_run_is_raised_as_itself_and_the_run_can_be_resumed
 def test_a_run_whose_lease_was_taken_over_stops_and_leaves_the_tournament_alone(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(runs, "HEARTBEAT_INTERVAL_S", 0.02)
+    monkeypatch.setattr(runs, "HEARTBEAT_INTERVAL_S", BEAT_S)
     tournament_id = _create(db, rounds=3000)
 
     taken: list[bool] = []
@@ -382,7 +384,7 @@ def test_a_run_whose_lease_was_taken_over_stops_and_leaves_the_tournament_alone(
         if not taken:
             taken.append(True)
             _set(db, tournament_id, runner="elsewhere:7:new", heartbeat_at=utcnow())
-            time.sleep(10 * runs.HEARTBEAT_INTERVAL_S)  # ten beats to notice before the next match
+            time.sleep(10 * BEAT_S)  # ten beats to notice before the next match
 
     with pytest.raises(LeaseLostError, match="another runner took its lease over"):
         run_tournament(db, tournament_id, workers=1, on_match=taken_over, cache_dir=tmp_path)
