@@ -3,13 +3,14 @@
 1. Host overhead per move call: wasmtime-py's stock `Func.__call__` versus the engine's player call
    (which also sets fuel and the epoch deadline), on a trivial component. Target: <= 5 us (issue 6).
 2. Tournament throughput: first what a worker spends playing the IPD field's matches (no persistence,
-   the worker's own entry point), then a full round robin, every round persisted to SQLite, in rounds
-   per second, with 1 worker and with one worker per core, through the real service path (create + run
-   on a fresh database), next to the Axelrod library's in-process rate for the same IPD field
-   (`bench_axelrod.py`, in its own venv; skipped with a message if it cannot be installed), measured
-   right before and right after ours and compared with the mean of the two. Each run is measured cold
-   (no worker pool: what a one-shot `tournament run` pays) and warm (one `WorkerPool` for all the timed
-   runs, as the scheduler daemon keeps), the two alternating run by run.
+   the worker's own entry point; side by side with the clean rounds in Python instead of C, and with
+   wasmtime's default allocator instead of the pooling one), then a full round robin, every round
+   persisted to SQLite, in rounds per second, with 1 worker and with one worker per core, through the
+   real service path (create + run on a fresh database), next to the Axelrod library's in-process
+   rate for the same IPD field (`bench_axelrod.py`, in its own venv; skipped with a message if it
+   cannot be installed), measured right before and right after ours and compared with the mean of the
+   two. Each run is measured cold (no worker pool: what a one-shot `tournament run` pays) and warm (one
+   `WorkerPool` for all the timed runs, as the scheduler daemon keeps), the two alternating run by run.
 
 Run: `.venv/bin/python benchmarks/bench_engine.py [--quick]` after `make setup`.
 """
@@ -25,9 +26,9 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tournament.rules.records import RoundRecord
 from tournament.sandbox.artifacts import content_hash
@@ -153,25 +154,60 @@ def bench_call_overhead(calls: int, repeats: int) -> dict[str, tuple[float, floa
     return results
 
 
-def bench_play(strategies: list[str], rounds: int, repeats: int) -> tuple[float, float, float, float | None]:
+@contextlib.contextmanager
+def _env(name: str, value: str) -> Iterator[None]:
+    saved = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = saved
+
+
+class PlayCosts(NamedTuple):
+    """`bench_play`'s medians, in CPU time."""
+
+    rate: float
+    """Rounds per CPU second."""
+    us_per_round: float
+    start_us: float
+    """Per match, starting and closing both players."""
+    python_us: float | None
+    """Per round with the match loop's clean rounds in Python (`TOURNAMENT_NATIVE=0`); None when the C
+    loop is unavailable."""
+    on_demand_us: float | None
+    """Per round on an engine with wasmtime's default allocator (`TOURNAMENT_POOLING=0`); None when
+    pooling is off anyway."""
+
+
+def bench_play(strategies: list[str], rounds: int, repeats: int) -> PlayCosts:
     """What a worker spends playing a round robin's matches, nothing persisted: the worker's entry point
     (`jobs.execute`) in this thread, every match of the field once per repeat (after a warm-up pass).
 
-    Returns the medians of (rounds per CPU second, microseconds of CPU per round, microseconds of CPU
-    per match for starting and closing both players, microseconds of CPU per round with the match loop's
-    clean rounds in Python instead of C, `TOURNAMENT_NATIVE=0`; None when the C loop is unavailable).
-    Each repeat plays one pass with each loop, side by side.
+    Each repeat plays one pass with each variant side by side: the C loop or not, and a second runtime
+    whose engine has wasmtime's default on-demand allocator instead of the pooling one.
     """
     from tournament.orchestration.jobs import MatchJob, Seat, execute
     from tournament.rules.games import IPD
     from tournament.sandbox import native
+    from tournament.sandbox.engine import POOLING_ENV, pooling_enabled
 
     limits = SandboxLimits()
-    with SandboxRuntime(limits.stack_bytes) as runtime:
+    with contextlib.ExitStack() as stack:
+        runtime = stack.enter_context(SandboxRuntime(limits.stack_bytes))
+        on_demand = None
+        if pooling_enabled():
+            with _env(POOLING_ENV, "0"):
+                on_demand = stack.enter_context(SandboxRuntime(limits.stack_bytes))
         digests = {}
         for name in strategies:
             data = (BUILD / f"{name}.wasm").read_bytes()
-            runtime.prepare(data)
+            for each in (runtime, on_demand):
+                if each is not None:
+                    each.prepare(data)
             digests[name] = content_hash(data)
         jobs = [
             MatchJob(
@@ -187,29 +223,26 @@ def bench_play(strategies: list[str], rounds: int, repeats: int) -> tuple[float,
             )
             for i, (a, b) in enumerate(itertools.combinations(strategies, 2))
         ]
-        for job in jobs:
-            execute(job, runtime)
-        per_round, starts, python_per_round = [], [], []
+        for each in (runtime, on_demand):
+            for job in jobs:
+                if each is not None:
+                    execute(job, each)
+        per_round, starts, python_per_round, on_demand_per_round = [], [], [], []
         loops = [False, True] if native.rounds() is not None else [False]
 
-        def play_pass(native_loop: bool) -> float:
-            saved = os.environ.get("TOURNAMENT_NATIVE")
-            os.environ["TOURNAMENT_NATIVE"] = "1" if native_loop else "0"
-            try:
+        def play_pass(native_loop: bool, on: SandboxRuntime) -> float:
+            with _env("TOURNAMENT_NATIVE", "1" if native_loop else "0"):
                 start = time.thread_time()
                 for job in jobs:
-                    execute(job, runtime)
+                    execute(job, on)
                 return (time.thread_time() - start) / (len(jobs) * rounds)
-            finally:
-                if saved is None:
-                    del os.environ["TOURNAMENT_NATIVE"]
-                else:
-                    os.environ["TOURNAMENT_NATIVE"] = saved
 
         for _ in range(repeats):
             if len(loops) > 1:
-                python_per_round.append(play_pass(False))
-            per_round.append(play_pass(loops[-1]))
+                python_per_round.append(play_pass(False, runtime))
+            per_round.append(play_pass(loops[-1], runtime))
+            if on_demand is not None:
+                on_demand_per_round.append(play_pass(loops[-1], on_demand))
             setup = PlayerSetup("ipd", IPD.moves, rounds, 1, 2)
             start = time.thread_time()
             for a, b in itertools.combinations(strategies, 2):
@@ -220,7 +253,8 @@ def bench_play(strategies: list[str], rounds: int, repeats: int) -> tuple[float,
             starts.append((time.thread_time() - start) / len(jobs))
     cpu = statistics.median(per_round)
     python_us = statistics.median(python_per_round) * 1e6 if python_per_round else None
-    return 1 / cpu, cpu * 1e6, statistics.median(starts) * 1e6, python_us
+    on_demand_us = statistics.median(on_demand_per_round) * 1e6 if on_demand_per_round else None
+    return PlayCosts(1 / cpu, cpu * 1e6, statistics.median(starts) * 1e6, python_us, on_demand_us)
 
 
 def _tournament_run(
@@ -329,7 +363,7 @@ def main() -> None:
     print(f"   target: engine player <= 5 us: {verdict} ({cpu:.2f} us cpu, {wall:.2f} us wall)")
 
     rounds = 50 if args.quick else 200
-    play_rate, play_us, start_us, python_us = bench_play(IPD_FIELD, rounds, repeats)
+    play_rate, play_us, start_us, python_us, on_demand_us = bench_play(IPD_FIELD, rounds, repeats)
     print(f"\n2. tournament throughput (medians of {repeats} passes / {runs} runs)")
     print(f"   worker-side play only, ipd, 8 classic strategies, {rounds} rounds, nothing persisted:")
     print(f"      {play_rate:8.0f} rounds per cpu s = {play_us:.2f} us of cpu per round, of which")
@@ -340,6 +374,11 @@ def main() -> None:
     else:
         label = "side by side, clean rounds in Python (TOURNAMENT_NATIVE=0)"
         print(f"      {label}: {python_us:.2f} us of cpu per round ({python_us / play_us:.2f}x)")
+    if on_demand_us is None:
+        print("      (the pooling allocator is off: TOURNAMENT_POOLING=0 or a memory limit)")
+    else:
+        label = "side by side, wasmtime's default allocator (TOURNAMENT_POOLING=0)"
+        print(f"      {label}: {on_demand_us:.2f} us of cpu per round ({on_demand_us / play_us:.2f}x)")
     print("   every round persisted to SQLite:")
     with contextlib.redirect_stdout(io.StringIO()):
         bench_tournament("ipd", IPD_FIELD, rounds, 1)  # warm-up: imports, artifact cache

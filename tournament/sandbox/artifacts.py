@@ -111,7 +111,18 @@ def compile_component(engine: wasmtime.Engine, data: bytes) -> Component:
     try:
         return Component(engine, data)
     except wasmtime.WasmtimeError as error:
-        raise BadComponentError(f"does not compile: {first_line(str(error))}") from None
+        raise BadComponentError(f"does not compile: {_compile_detail(str(error))}") from None
+
+
+def _compile_detail(message: str) -> str:
+    """The first line, except for a component beyond the pooling allocator's bounds
+    (`engine.POOL_BOUNDS`), whose first line names only the kind of thing and whose last cause says
+    what and by how much."""
+    head = first_line(message)
+    if "pooling allocator" not in head:
+        return head
+    cause = message.strip().splitlines()[-1].strip()
+    return f"beyond the engine's bounds: {cause.split(': ', 1)[-1]}"
 
 
 def first_line(message: str) -> str:

@@ -12,3 +12,8 @@ class BadComponentError(SandboxError, ValueError):
 
     The message is one line and says what is wrong (expected vs found where that applies).
     """
+
+
+class EngineCapacityError(SandboxError):
+    """The engine's instance pool stayed full even after a garbage collection: a host-side fault (players
+    not closed), never the strategy's, so it fails the match instead of forfeiting it."""

@@ -8,6 +8,8 @@ rounds appended to its history. Any other failure ends the player's part in the 
 from __future__ import annotations
 
 import ctypes
+import gc
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -20,6 +22,7 @@ from tournament.rules.forfeits import ForfeitReason
 from tournament.rules.records import RoundRecord
 from tournament.sandbox import contract
 from tournament.sandbox.artifacts import first_line
+from tournament.sandbox.errors import EngineCapacityError
 from tournament.sandbox.fastcall import (
     ComponentCalls,
     Mover,
@@ -106,6 +109,26 @@ def _trap_detail(lower: str, fallback: str) -> str:
     return fallback
 
 
+POOL_FULL = "maximum concurrent limit of"
+"""How wasmtime says a pooling allocator total is reached (`engine.POOL_BOUNDS`): never a forfeit."""
+
+
+def _instantiate_pooled(linker: Linker, store: wasmtime.Store, component: Component) -> Any:
+    """Instantiate; when the engine's instance pool is full, collect garbage (players dropped without
+    `close` that only a collection frees) and try once more; EngineCapacityError if it is still full."""
+    for attempt in range(2):
+        try:
+            return linker.instantiate(store, component)
+        except wasmtime.WasmtimeError as error:
+            if POOL_FULL not in str(error):
+                raise
+            if attempt:
+                detail = first_line(str(error))
+                raise EngineCapacityError(f"the sandbox engine is at capacity: {detail}") from error
+            gc.collect()
+    raise AssertionError("unreachable")
+
+
 def _record(**values: object) -> Record:
     record = Record()
     for name, value in values.items():
@@ -134,21 +157,25 @@ class HostLinker:
         self.linker = Linker(engine)
         if allow_wasi:
             self.linker.add_wasip2()
-        self._loggers: dict[int, Callable[[str], None]] = {}
+        self._loggers: dict[int, weakref.WeakMethod[Callable[[str], None]]] = {}
         loggers = self._loggers
 
         def log(store: Any, message: str) -> None:
             logger = loggers.get(ctypes.addressof(store._context().contents))
-            if logger is not None:
-                logger(message)
+            method = None if logger is None else logger()
+            if method is not None:
+                method(message)
 
         with self.linker.root() as root, root.add_instance(contract.HOST_INTERFACE) as host:
             host.add_func(contract.LOG, log)
 
     def register(self, store: wasmtime.Store, logger: Callable[[str], None]) -> int:
-        """Route `log` calls from `store` to `logger`; returns the key for `unregister`."""
+        """Route `log` calls from `store` to the method `logger`; returns the key for `unregister`.
+
+        Held weakly: a player dropped without `close` is then still freed, and its Store with it (the
+        pooling allocator's slots go back to the engine)."""
         key = ctypes.addressof(store._context().contents)
-        self._loggers[key] = logger
+        self._loggers[key] = weakref.WeakMethod(logger)
         return key
 
     def unregister(self, key: int) -> None:
@@ -330,12 +357,16 @@ class WasmPlayer:
             self._owned_calls.close()
 
     def _drop_instance(self) -> None:
+        """Let the instance's Store go now: with the pooling allocator its slots are free for the next
+        instance at once, not when a garbage collection frees this player (the failure handler below
+        refers back to the player)."""
         if self._call is not None:
             self._call.close()
         if self._host_key is not None and self._host is not None:
             self._host.unregister(self._host_key)
             self._host_key = None
         self._store = self._call = self._mover = None
+        self._failed_call = self._no_instance
 
     def _kill(self, failure: MoveResult) -> None:
         self._dead = failure.forfeit
@@ -356,7 +387,7 @@ class WasmPlayer:
             self._host.unregister(self._host_key)
         self._host_key = self._host.register(store, self._log)
         try:
-            instance = self._host.linker.instantiate(store, self._component)
+            instance = _instantiate_pooled(self._host.linker, store, self._component)
         except wasmtime.WasmtimeError as error:
             message = str(error).lower()
             if "import" in message and (
