@@ -293,26 +293,42 @@ def bench_tournament(
     return statistics.median(r for r, _ in rates), statistics.median(c for _, c in rates)
 
 
+class ColdWarm(NamedTuple):
+    """`bench_tournament_cold_warm`'s medians: (rounds per wall second, per CPU second of this process)."""
+
+    cold: tuple[float, float]
+    warm: tuple[float, float]
+    cold_all_forked: float | None
+    """Cold, every worker forked (`TOURNAMENT_STAND_IN=0`), per wall second; None with one worker."""
+
+
 def bench_tournament_cold_warm(
     game: str, strategies: list[str], rounds: int, workers: int, runs: int = 1
-) -> tuple[tuple[float, float], tuple[float, float]]:
-    """`bench_tournament`'s medians cold and warm: (cold, warm), runs alternating (cold, warm, cold ...).
+) -> ColdWarm:
+    """`bench_tournament`'s medians cold and warm, runs alternating (cold, warm, cold ...).
 
     Cold runs have no pool: a fresh sandbox runtime or freshly forked workers, what a one-shot `tournament
-    run` pays. Warm runs share one `WorkerPool` (after one untimed run with it), as a long-lived host's
-    runs do: the previous run's runtime or worker processes, their components already loaded.
+    run` pays (with more than one worker, this process stands in for the last one while they start, and
+    each cold run is paired with one where every worker is forked, `TOURNAMENT_STAND_IN=0`). Warm runs
+    share one `WorkerPool` (after one untimed run with it), as a long-lived host's runs do: the previous
+    run's runtime or worker processes, their components already loaded.
     """
     from tournament.orchestration.executors.pool import WorkerPool
+    from tournament.services.tournaments import STAND_IN_ENV
 
-    cold, warm = [], []
+    cold, warm, forked = [], [], []
     with WorkerPool() as pool:
         _tournament_run(game, strategies, rounds, workers, pool)
         for _ in range(runs):
             cold.append(_tournament_run(game, strategies, rounds, workers, None))
             warm.append(_tournament_run(game, strategies, rounds, workers, pool))
-    return (
+            if workers > 1:
+                with _env(STAND_IN_ENV, "0"):
+                    forked.append(_tournament_run(game, strategies, rounds, workers, None)[0])
+    return ColdWarm(
         (statistics.median(r for r, _ in cold), statistics.median(c for _, c in cold)),
         (statistics.median(r for r, _ in warm), statistics.median(c for _, c in warm)),
+        statistics.median(forked) if forked else None,
     )
 
 
@@ -387,7 +403,7 @@ def main() -> None:
     ours, ours_warm = {}, {}
     print(f"   {'':58} {'per wall s':>10} {'per cpu s':>10}")
     for workers in sorted({1, cores}):
-        (rate, cpu_rate), (warm_rate, warm_cpu_rate) = bench_tournament_cold_warm(
+        (rate, cpu_rate), (warm_rate, warm_cpu_rate), forked_rate = bench_tournament_cold_warm(
             "ipd", IPD_FIELD, rounds, workers, runs
         )
         ours[workers], ours_warm[workers] = rate, warm_rate
@@ -402,6 +418,11 @@ def main() -> None:
             f"     per run: cold {per_run / rate:5.1f} ms, warm {per_run / warm_rate:5.1f} ms "
             f"(warm / cold {warm_rate / rate:4.2f}x, alternating)"
         )
+        if forked_rate is not None:
+            print(
+                f"     cold, every worker forked (TOURNAMENT_STAND_IN=0): {per_run / forked_rate:5.1f} ms "
+                f"a run (cold / that {rate / forked_rate:4.2f}x, alternating)"
+            )
         if workers == 1:
             ours_cpu = cpu_rate
     if axelrod_error is None:

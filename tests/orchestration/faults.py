@@ -1,4 +1,5 @@
-"""A worker-side job function that aborts its worker process on chosen matches, like a wasmtime abort.
+"""Worker-side job functions for tests: one that aborts its worker process on chosen matches, like a
+wasmtime abort, and one that plays only once a gate file exists, like a worker slow to start.
 
 Which matches abort is read from marker files in the folder named by $TOURNAMENT_TEST_FAULTS (workers
 inherit the environment): ``abort-<match id>`` aborts on every attempt, ``abort-once-<match id>`` on the
@@ -8,12 +9,14 @@ first attempt only (the file is removed before aborting).
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from tournament.orchestration.jobs import MatchJob, execute_in_worker
 from tournament.orchestration.match import MatchPlayed
 
 FAULTS_ENV = "TOURNAMENT_TEST_FAULTS"
+GATE_ENV = "TOURNAMENT_TEST_GATE"
 
 
 def play_or_abort(job: MatchJob) -> MatchPlayed:
@@ -33,3 +36,11 @@ def threads_then_play(job: MatchJob) -> tuple[list[str], MatchPlayed]:
 
     names = [thread.name for thread in threading.enumerate()]
     return names, execute_in_worker(job)
+
+
+def wait_for_gate_then_play(job: MatchJob) -> MatchPlayed:
+    """A worker slow to start: no job is played until the file named by $TOURNAMENT_TEST_GATE exists."""
+    gate = Path(os.environ[GATE_ENV])
+    while not gate.exists():
+        time.sleep(0.002)
+    return execute_in_worker(job)

@@ -142,6 +142,8 @@ class _ChainFeed(Generic[T]):
             (chain, 0) for chain in chains if chain
         )
         self._retry: collections.deque[_Token[T]] = collections.deque()
+        self._left = sum(map(len, chains))
+        """Matches neither played nor given up on."""
         self._out = 0
         """Tokens taken and not yet resolved: in flight, being recorded, or waiting to be."""
         self._build_job, self._on_done, self._on_failed = build_job, on_done, on_failed
@@ -149,10 +151,10 @@ class _ChainFeed(Generic[T]):
         self._changed: anyio.Event | None = None
         """What the executor's idle tasks wait on (made when one waits: most changes have no waiter)."""
 
-    def take(self) -> tuple[object, MatchJob] | None:
+    def take(self, *, retries: bool = True) -> tuple[object, MatchJob] | None:
         if self._should_stop():
             return None
-        if self._retry:
+        if self._retry and retries:
             token = self._retry.popleft()
         elif self._ready:
             chain, index = self._ready.popleft()
@@ -161,6 +163,9 @@ class _ChainFeed(Generic[T]):
             return None
         self._out += 1
         return token, token.job
+
+    def left(self) -> int:
+        return 0 if self._should_stop() else self._left
 
     def exhausted(self) -> bool:
         return self._out == 0 and (not (self._ready or self._retry) or self._should_stop())
@@ -193,6 +198,7 @@ class _ChainFeed(Generic[T]):
         if token.index < len(token.chain) - 1:
             self._ready.appendleft((token.chain, token.index + 1))
         self._out -= 1
+        self._left -= 1
         self._notify()
 
     def lost(self, token: object, error: WorkerLostError) -> None:
@@ -202,6 +208,7 @@ class _ChainFeed(Generic[T]):
         if token.attempts < ATTEMPTS:
             self._retry.append(token)
         else:
+            self._left -= len(token.chain) - token.index  # the chain's later matches are not started
             self._on_failed(token.chain[token.index], _lost_twice(error))
         self._notify()
 

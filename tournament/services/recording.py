@@ -209,3 +209,13 @@ class RecordInWorker:
         with contextlib.suppress(MatchAlreadyRecordedError):
             _worker_database(self.url).record(self.match, played)
         return replace(played, rounds=(), logs=())
+
+    def in_coordinator(self, db: Database, played: MatchPlayed) -> MatchPlayed:
+        """Record, as `__call__` would, a match the coordinator played itself, on the run's `db` (the
+        coordinator keeps no database of its own). Without the workers' flock: closing a descriptor of
+        the file would drop this process's SQLite locks. The coordinator plays only in short runs, or
+        until its last worker is up; a write that meets a worker's waits in SQLite's busy handler, as
+        the lease's heartbeat does."""
+        with contextlib.suppress(MatchAlreadyRecordedError), db.engine.begin() as connection:
+            record_played(connection, self.match, played)
+        return replace(played, rounds=(), logs=())

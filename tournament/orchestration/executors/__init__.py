@@ -7,10 +7,13 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tournament.orchestration.executors.base import ComponentSource, MatchExecutor, WorkerLostError
+from tournament.orchestration.jobs import MatchJob
+from tournament.orchestration.match import MatchPlayed
 from tournament.sandbox.runtime import SandboxRuntime
 
 if TYPE_CHECKING:
@@ -53,6 +56,7 @@ def open_executor(
     cache_dir: Path | None,
     components: ComponentSource,
     pool: WorkerPool | None = None,
+    inline: Callable[[MatchJob], MatchPlayed] | None = None,
 ) -> MatchExecutor:
     """The executor for `spec`; `workers` is the number of local processes or of Dask jobs in flight
     (for Dask, 0 means one per worker thread of the cluster).
@@ -62,7 +66,8 @@ def open_executor(
     to remote workers. `pool` (a long-lived host's, see `executors.pool`) lends local workers warm from
     earlier runs and takes them back at `aclose`; an in-process run's `runtime` is then one leased from
     the same pool by the caller (`WorkerPool.lease_runtime`), since the caller also prepares components
-    with it. Without a pool every run starts cold.
+    with it. Without a pool every run starts cold. `inline` plays jobs in this process while local workers
+    start (see `LocalProcessExecutor`).
     """
     address = check_executor_spec(spec)
     if address is not None:
@@ -75,7 +80,7 @@ def open_executor(
         if runtime is None:
             raise ValueError("an in-process executor needs a sandbox runtime")
         return InProcessExecutor(runtime)
-    return LocalProcessExecutor(workers, pool=pool)
+    return LocalProcessExecutor(workers, pool=pool, inline=inline)
 
 
 def prestart_local_workers() -> None:

@@ -44,12 +44,18 @@ class JobFeed(Protocol):
     `lost` or `unstarted`.
     """
 
-    def take(self) -> tuple[object, MatchJob] | None:
-        """The next job to start and its token; None if none may start now."""
+    def take(self, *, retries: bool = True) -> tuple[object, MatchJob] | None:
+        """The next job to start and its token; None if none may start now. Without `retries`, only a
+        first attempt: a job whose worker died is not played where a second death would take the
+        coordinator with it."""
         ...
 
     def exhausted(self) -> bool:
         """No job will start any more and none is out: a streaming executor's work is over."""
+        ...
+
+    def left(self) -> int:
+        """Jobs not resolved yet, taken or not: what is left of the run (0 once it stops)."""
         ...
 
     async def changed(self) -> None:

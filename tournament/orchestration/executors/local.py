@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, cast
 
 import anyio
 import anyio.lowlevel
+import anyio.to_thread
 
 from tournament.orchestration.executors import process_worker
 from tournament.orchestration.executors.base import JobFeed, WorkerLostError
@@ -55,6 +56,9 @@ ZYGOTE_TIMEOUT_S = 30.0
 READ_CHUNK = 1 << 16
 PIPELINE_DEPTH = 2
 """Jobs in flight per worker process: the one it plays and the next one, already in its pipe."""
+COLD_START_S = 0.05
+"""More than a cold worker takes to answer its first job (18-35 ms on a 2-core VM): a run with more
+work left than this is worth its last worker at once (see `LocalProcessExecutor`'s `inline`)."""
 
 
 class InProcessExecutor:
@@ -692,6 +696,47 @@ class _Worker:
         await self._reap()
 
 
+class _StandIn:
+    """What `stream` knows of this process standing in for its last worker while the others start."""
+
+    def __init__(self) -> None:
+        self.began = time.perf_counter()
+        self.answered: float | None = None
+        """When a worker first answered (`perf_counter`)."""
+        self.relieved = anyio.Event()
+        """Set once the last worker has answered: this process takes no more jobs."""
+        self._played = 0
+        self._seconds = 0.0
+        """Matches this process played and the time they took, its first one (a fresh runtime) aside."""
+
+    def timed(self, seconds: float) -> None:
+        self._played += 1
+        if self._played > 1:
+            self._seconds += seconds
+
+    def answer(self, *, last: bool) -> None:
+        if self.answered is None:
+            self.answered = time.perf_counter()
+        if last:
+            self.relieved.set()
+
+    def verdict(self, left: int, workers: int) -> bool | None:
+        """Whether to start the last worker, or None if it is too early to tell: yes once what is left,
+        shared by `workers` players at this process's pace, outlasts a cold worker's start, which is
+        `COLD_START_S` until the first reply shows how long the first worker took (the last one starts
+        alongside both players, so it takes at least as long)."""
+        if left == 0:
+            return False
+        pace = self._seconds / (self._played - 1) if self._played > 1 else None
+        if pace is not None and left * pace / workers > COLD_START_S:
+            return True
+        if self.answered is None:
+            return None
+        if pace is None:
+            return True  # this process has not finished two matches before a worker started and played
+        return left * pace / workers > self.answered - self.began
+
+
 class LocalProcessExecutor:
     """A pool of `workers` local processes, started on demand (or taken from `pool`) and reused across
     matches.
@@ -704,6 +749,17 @@ class LocalProcessExecutor:
     worker runs per job (its module must be importable by the workers); the default plays the match
     with the worker's own sandbox runtime. With a `pool`, idle workers come from it first and go back to
     it at `aclose`.
+
+    `inline` (for `stream`): plays a job in this process, in a thread, and returns what a worker would
+    reply. A cold worker costs ~15 ms of CPU more than playing in-process (the fork's page faults, its
+    runtime, loading components, opening the database), and an 8-strategy IPD run is ~30 ms of work: on
+    a 2-core machine, two cold workers made such a run 1.5-2x slower than one process. So a run without
+    warm workers starts one process fewer and this process plays in the last one's stead; the last one
+    is started only if what is left of the run would outlast its start (`_StandIn.verdict`), and this
+    process stops taking jobs once it answers. Until a worker has answered, it is sent one job at a
+    time (a job waiting in the pipe of a worker that is still starting would hold up the end of a short
+    run). This process never plays a job whose worker died: if the job killed it, it would kill the
+    coordinator too.
     """
 
     def __init__(
@@ -713,6 +769,7 @@ class LocalProcessExecutor:
         target: JobFunction = execute_in_worker,
         depth: int = PIPELINE_DEPTH,
         pool: WorkerPool | None = None,
+        inline: JobFunction | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
@@ -722,6 +779,7 @@ class LocalProcessExecutor:
         self._depth = depth
         self._target = target
         self._pool = pool
+        self._inline = inline if workers > 1 else None
         self._limiter = anyio.CapacityLimiter(workers * depth)
         self._live: list[_Worker] = []
         self._starting = 0
@@ -730,6 +788,8 @@ class LocalProcessExecutor:
         """Worker processes started so far (a replaced worker counts again)."""
         self.reused = 0
         """Workers taken from the pool so far instead of started."""
+        self.played_inline = 0
+        """Jobs `stream` played in this process (with `inline`) while its workers started."""
 
     @property
     def slots(self) -> int:
@@ -767,19 +827,60 @@ class LocalProcessExecutor:
         in one run.
 
         A worker that dies fails the job it was playing (`feed.lost`); the jobs behind it in its pipe
-        were never read (`feed.unstarted`); the task carries on with a fresh worker.
+        were never read (`feed.unstarted`); the task carries on with a fresh worker. With `inline` and no
+        warm worker, this process plays in the last worker's stead (see the class).
         """
         claimed: set[_Worker] = set()
+        if self._inline is None or self._warm():
+            async with anyio.create_task_group() as group:
+                for _ in range(self._workers):
+                    group.start_soon(self._feed_worker, feed, claimed, None)
+            return
+        stand_in = _StandIn()
         async with anyio.create_task_group() as group:
-            for _ in range(self._workers):
-                group.start_soon(self._feed_worker, feed, claimed)
+            for _ in range(self._workers - 1):
+                group.start_soon(self._feed_worker, feed, claimed, stand_in)
+            group.start_soon(self._feed_last, feed, claimed, stand_in)
+            group.start_soon(self._feed_inline, self._inline, feed, stand_in)
 
-    async def _feed_worker(self, feed: JobFeed, claimed: set[_Worker]) -> None:
+    def _warm(self) -> bool:
+        """Whether a worker of this run came from the pool (it has served runs before)."""
+        return any(worker.runs for worker in self._live)
+
+    async def _feed_inline(self, inline: JobFunction, feed: JobFeed, stand_in: _StandIn) -> None:
+        """Play jobs in this process until the last worker has answered; the match in hand is finished."""
+        while not stand_in.relieved.is_set():
+            taken = feed.take(retries=False)
+            if taken is None:
+                if feed.exhausted():
+                    return
+                await feed.changed()
+                continue
+            token, job = taken
+            began = time.perf_counter()
+            played = await anyio.to_thread.run_sync(inline, job)
+            stand_in.timed(time.perf_counter() - began)
+            self.played_inline += 1
+            await feed.done(token, played)
+
+    async def _feed_last(self, feed: JobFeed, claimed: set[_Worker], stand_in: _StandIn) -> None:
+        """The last worker's task: it starts once a first reply shows the run is long enough for it."""
+        while (start := stand_in.verdict(feed.left(), self._workers)) is None:
+            if feed.exhausted():
+                return
+            await feed.changed()  # every match played, here or in a worker, changes the feed
+        if start:
+            await self._feed_worker(feed, claimed, stand_in, last=True)
+
+    async def _feed_worker(
+        self, feed: JobFeed, claimed: set[_Worker], stand_in: _StandIn | None, *, last: bool = False
+    ) -> None:
         worker: _Worker | None = None
         sent: collections.deque[object] = collections.deque()
         """The tokens of the jobs in the worker's pipe, in order: the first is being played."""
+        depth = self._depth if stand_in is None else 1
         while True:
-            taken = feed.take() if len(sent) < self._depth else None
+            taken = feed.take() if len(sent) < depth else None
             if worker is None:
                 if taken is None:
                     if feed.exhausted():
@@ -803,7 +904,7 @@ class LocalProcessExecutor:
                     broken = True
                     break
                 sent.append(token)
-                taken = feed.take() if len(sent) < self._depth else None
+                taken = feed.take() if len(sent) < depth else None
             if not sent:
                 if broken:
                     claimed.discard(worker)
@@ -829,6 +930,9 @@ class LocalProcessExecutor:
                     feed.unstarted(sent.popleft())
                 worker = None
                 continue
+            if stand_in is not None and depth < self._depth:
+                depth = self._depth
+                stand_in.answer(last=last)
             for reply in replies:
                 token = sent.popleft()
                 worker.in_flight = len(sent)
@@ -873,6 +977,8 @@ class LocalProcessExecutor:
         first job that needs one to report."""
         with contextlib.suppress(WorkerLostError):
             while len(self._live) + self._starting < min(jobs, self._workers):
+                if self._inline is not None and len(self._live) + 1 == self._workers and not self._warm():
+                    break  # this process stands in for the last one (see `stream`)
                 self._live.append(await self._start_worker())
 
     async def _start_worker(self) -> _Worker:
