@@ -214,7 +214,7 @@ class RecordInWorker:
         """Record, as `__call__` would, a match the coordinator played itself, on the run's `db` (the
         coordinator keeps no database of its own). Without the workers' flock: closing a descriptor of
         the file would drop this process's SQLite locks. The coordinator plays only in short runs, or
-        until its last worker is up; a write that meets a worker's waits in SQLite's busy handler, as
+        until its workers are up; a write that meets a worker's waits in SQLite's busy handler, as
         the lease's heartbeat does."""
         with contextlib.suppress(MatchAlreadyRecordedError), db.engine.begin() as connection:
             record_played(connection, self.match, played)

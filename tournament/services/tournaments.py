@@ -55,15 +55,14 @@ from tournament.services.runs import RunLease, start_run
 
 MAX_ROUNDS = 1_000_000
 STAND_IN_ENV = "TOURNAMENT_STAND_IN"
-"""Set to 0 so that a one-shot run with local worker processes (no pool: they all start cold) does not
-play in this process in the last one's stead (see `LocalProcessExecutor`'s `inline`); for side-by-side
-benchmarks. A pool's host leaves it to its workers anyway: its runs after the first find them warm, and
-a pool left with one worker fewer would start the missing one cold in the next run."""
+"""Set to 0 so that a short one-shot run with local worker processes (no pool: they would all start
+cold) starts them at once instead of playing in this process until they are worth starting (see
+`LocalProcessExecutor`'s `inline`); for side-by-side benchmarks. A pool's host leaves every run to its
+workers: its runs after the first find them warm."""
 FASTEST_ROUND_S = 2e-6
 """Less than any round has cost a worker to play and record (8 C strategies' IPD: about 2.5 us): a run
 whose rounds, shared by its workers, outlast a cold worker's start (`COLD_START_S`) even at this pace
-forks every worker at once: standing in while the last one starts would only crowd the cores (measured:
-2 workers' 120,000-round RPS run 1.69x the speed of 1 worker's with a stand-in, 1.75x without)."""
+starts every worker at once, without measuring its pace in this process first."""
 
 
 class HistoryScope(enum.StrEnum):
@@ -494,7 +493,7 @@ class _JobPlanner:
 
 
 class _InlinePlayer:
-    """Plays a job in this process in the last worker's stead while the run's worker processes start
+    """Plays a job in this process in the workers' stead until they are worth starting and have started
     (`LocalProcessExecutor`'s `inline`), in a thread, and replies as a worker would: recorded if the
     job says so.
 

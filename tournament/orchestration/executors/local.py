@@ -20,6 +20,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import hashlib
+import math
 import os
 import pickle
 import select
@@ -58,7 +59,7 @@ PIPELINE_DEPTH = 2
 """Jobs in flight per worker process: the one it plays and the next one, already in its pipe."""
 COLD_START_S = 0.05
 """More than a cold worker takes to answer its first job (18-35 ms on a 2-core VM): a run with more
-work left than this is worth its last worker at once (see `LocalProcessExecutor`'s `inline`)."""
+work left per worker than this is worth starting its workers (see `LocalProcessExecutor`'s `inline`)."""
 
 
 class InProcessExecutor:
@@ -697,14 +698,15 @@ class _Worker:
 
 
 class _StandIn:
-    """What `stream` knows of this process standing in for its last worker while the others start."""
+    """What `stream` knows while this process plays in its workers' stead (see `inline`)."""
 
-    def __init__(self) -> None:
-        self.began = time.perf_counter()
-        self.answered: float | None = None
-        """When a worker first answered (`perf_counter`)."""
+    def __init__(self, workers: int) -> None:
+        self._workers = workers
+        self._began = time.perf_counter()
+        self._answered = 0
         self.relieved = anyio.Event()
-        """Set once the last worker has answered: this process takes no more jobs."""
+        """Set once every worker has answered its first job: this process takes no more jobs."""
+        self._decision: bool | None = None
         self._played = 0
         self._seconds = 0.0
         """Matches this process played and the time they took, its first one (a fresh runtime) aside."""
@@ -714,27 +716,32 @@ class _StandIn:
         if self._played > 1:
             self._seconds += seconds
 
-    def answer(self, *, last: bool) -> None:
-        if self.answered is None:
-            self.answered = time.perf_counter()
-        if last:
+    def answer(self) -> None:
+        self._answered += 1
+        if self._answered >= self._workers:
             self.relieved.set()
 
-    def verdict(self, left: int, workers: int) -> bool | None:
-        """Whether to start the last worker, or None if it is too early to tell: yes once what is left,
-        shared by `workers` players at this process's pace, outlasts a cold worker's start, which is
-        `COLD_START_S` until the first reply shows how long the first worker took (the last one starts
-        alongside both players, so it takes at least as long)."""
-        if left == 0:
-            return False
-        pace = self._seconds / (self._played - 1) if self._played > 1 else None
-        if pace is not None and left * pace / workers > COLD_START_S:
-            return True
-        if self.answered is None:
-            return None
-        if pace is None:
-            return True  # this process has not finished two matches before a worker started and played
-        return left * pace / workers > self.answered - self.began
+    def verdict(self, left: int) -> bool | None:
+        """Whether to start the workers, or None while it is too early to tell; once decided, decided for
+        every worker. Yes once what is left, shared by the workers at this process's pace, would outlast
+        a cold worker's start (`COLD_START_S`), or when no pace is known that long after the run began
+        (its first matches are slow: this is no small run); no once nothing is left."""
+        if self._decision is None:
+            if left == 0:
+                self._decision = False
+            elif self._played > 1:
+                pace = self._seconds / (self._played - 1)
+                self._decision = True if left * pace / self._workers > COLD_START_S else None
+            elif time.perf_counter() - self._began >= COLD_START_S:
+                self._decision = True
+        return self._decision
+
+    def patience(self) -> float:
+        """How long to wait for the feed to change before asking `verdict` again: until the start-up
+        time has passed with no pace known, else as long as it takes."""
+        if self._played > 1:
+            return math.inf
+        return max(0.0, COLD_START_S - (time.perf_counter() - self._began)) + 0.001
 
 
 class LocalProcessExecutor:
@@ -750,16 +757,16 @@ class LocalProcessExecutor:
     with the worker's own sandbox runtime. With a `pool`, idle workers come from it first and go back to
     it at `aclose`.
 
-    `inline` (for `stream`): plays a job in this process, in a thread, and returns what a worker would
-    reply. A cold worker costs ~15 ms of CPU more than playing in-process (the fork's page faults, its
-    runtime, loading components, opening the database), and an 8-strategy IPD run is ~30 ms of work: on
-    a 2-core machine, two cold workers made such a run 1.5-2x slower than one process. So a run without
-    warm workers starts one process fewer and this process plays in the last one's stead; the last one
-    is started only if what is left of the run would outlast its start (`_StandIn.verdict`), and this
-    process stops taking jobs once it answers. Until a worker has answered, it is sent one job at a
-    time (a job waiting in the pipe of a worker that is still starting would hold up the end of a short
-    run). This process never plays a job whose worker died: if the job killed it, it would kill the
-    coordinator too.
+    `inline` (for `stream`, without a `pool`): plays a job in this process, in a thread, and returns
+    what a worker would reply. A cold worker costs ~15 ms of CPU more than playing in-process (the
+    fork's page faults, its runtime, loading components, opening the database), and an 8-strategy IPD
+    run is ~25 ms of work: on a 2-core machine, cold workers made such a run 1.3-2x slower than one
+    process. So with `inline` no worker is started up front: this process plays, and the workers start
+    only once what is left of the run would outlast their start at its pace (`_StandIn.verdict`); it
+    stops taking jobs once every worker has answered. Until a worker has answered, it is sent one job
+    at a time (a job waiting in the pipe of a worker that is still starting would hold up the end of a
+    short run). This process never plays a job whose worker died: if the job killed it, it would kill
+    the coordinator too.
     """
 
     def __init__(
@@ -779,7 +786,7 @@ class LocalProcessExecutor:
         self._depth = depth
         self._target = target
         self._pool = pool
-        self._inline = inline if workers > 1 else None
+        self._inline = inline if workers > 1 and pool is None else None
         self._limiter = anyio.CapacityLimiter(workers * depth)
         self._live: list[_Worker] = []
         self._starting = 0
@@ -827,28 +834,28 @@ class LocalProcessExecutor:
         in one run.
 
         A worker that dies fails the job it was playing (`feed.lost`); the jobs behind it in its pipe
-        were never read (`feed.unstarted`); the task carries on with a fresh worker. With `inline` and no
-        warm worker, this process plays in the last worker's stead (see the class).
+        were never read (`feed.unstarted`); the task carries on with a fresh worker. With `inline`, this
+        process plays in the workers' stead until they are worth starting (see the class).
         """
         claimed: set[_Worker] = set()
-        if self._inline is None or self._warm():
+        if self._inline is None:
             async with anyio.create_task_group() as group:
                 for _ in range(self._workers):
                     group.start_soon(self._feed_worker, feed, claimed, None)
             return
-        stand_in = _StandIn()
+        stand_in = _StandIn(self._workers)
         async with anyio.create_task_group() as group:
-            for _ in range(self._workers - 1):
-                group.start_soon(self._feed_worker, feed, claimed, stand_in)
-            group.start_soon(self._feed_last, feed, claimed, stand_in)
+            for _ in range(self._workers):
+                group.start_soon(self._feed_when_worth_it, feed, claimed, stand_in)
             group.start_soon(self._feed_inline, self._inline, feed, stand_in)
 
-    def _warm(self) -> bool:
-        """Whether a worker of this run came from the pool (it has served runs before)."""
-        return any(worker.runs for worker in self._live)
-
     async def _feed_inline(self, inline: JobFunction, feed: JobFeed, stand_in: _StandIn) -> None:
-        """Play jobs in this process until the last worker has answered; the match in hand is finished."""
+        """Play jobs in this process until every worker has answered; the match in hand is finished.
+
+        Until the workers are to start, on the event loop's own thread: nothing else needs the loop
+        then, and handing each match to a thread and back costs two wake-ups (0.1-0.3 ms each on a
+        2-core VM, a third of a short match). Once they start, in a thread, so that the loop keeps
+        feeding them."""
         while not stand_in.relieved.is_set():
             taken = feed.take(retries=False)
             if taken is None:
@@ -858,23 +865,26 @@ class LocalProcessExecutor:
                 continue
             token, job = taken
             began = time.perf_counter()
-            played = await anyio.to_thread.run_sync(inline, job)
+            if stand_in.verdict(feed.left()):
+                played = await anyio.to_thread.run_sync(inline, job)
+            else:
+                played = inline(job)
+                await anyio.lowlevel.checkpoint()
             stand_in.timed(time.perf_counter() - began)
             self.played_inline += 1
             await feed.done(token, played)
 
-    async def _feed_last(self, feed: JobFeed, claimed: set[_Worker], stand_in: _StandIn) -> None:
-        """The last worker's task: it starts once a first reply shows the run is long enough for it."""
-        while (start := stand_in.verdict(feed.left(), self._workers)) is None:
+    async def _feed_when_worth_it(self, feed: JobFeed, claimed: set[_Worker], stand_in: _StandIn) -> None:
+        """A worker's task while this process stands in: its worker starts once the run is long enough."""
+        while (start := stand_in.verdict(feed.left())) is None:
             if feed.exhausted():
                 return
-            await feed.changed()  # every match played, here or in a worker, changes the feed
+            with anyio.move_on_after(stand_in.patience()):
+                await feed.changed()  # every match played here changes the feed
         if start:
-            await self._feed_worker(feed, claimed, stand_in, last=True)
+            await self._feed_worker(feed, claimed, stand_in)
 
-    async def _feed_worker(
-        self, feed: JobFeed, claimed: set[_Worker], stand_in: _StandIn | None, *, last: bool = False
-    ) -> None:
+    async def _feed_worker(self, feed: JobFeed, claimed: set[_Worker], stand_in: _StandIn | None) -> None:
         worker: _Worker | None = None
         sent: collections.deque[object] = collections.deque()
         """The tokens of the jobs in the worker's pipe, in order: the first is being played."""
@@ -932,7 +942,7 @@ class LocalProcessExecutor:
                 continue
             if stand_in is not None and depth < self._depth:
                 depth = self._depth
-                stand_in.answer(last=last)
+                stand_in.answer()
             for reply in replies:
                 token = sent.popleft()
                 worker.in_flight = len(sent)
@@ -976,9 +986,7 @@ class LocalProcessExecutor:
         plans; asking the zygote does not wait for its forks. A worker that cannot start is left to the
         first job that needs one to report."""
         with contextlib.suppress(WorkerLostError):
-            while len(self._live) + self._starting < min(jobs, self._workers):
-                if self._inline is not None and len(self._live) + 1 == self._workers and not self._warm():
-                    break  # this process stands in for the last one (see `stream`)
+            while len(self._live) + self._starting < min(jobs, self._workers) and self._inline is None:
                 self._live.append(await self._start_worker())
 
     async def _start_worker(self) -> _Worker:
