@@ -494,8 +494,7 @@ class _JobPlanner:
 
 class _InlinePlayer:
     """Plays a job in this process in the workers' stead until they are worth starting and have started
-    (`LocalProcessExecutor`'s `inline`), in a thread, and replies as a worker would: recorded if the
-    job says so.
+    (`LocalProcessExecutor`'s `inline`), and replies as a worker would: recorded if the job says so.
 
     Its runtime is the run's own if it has one (it compiled components), else one made on the first
     job (a run whose workers outpace it never needs one); it belongs to the run and `close` closes it.

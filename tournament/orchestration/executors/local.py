@@ -757,8 +757,8 @@ class LocalProcessExecutor:
     with the worker's own sandbox runtime. With a `pool`, idle workers come from it first and go back to
     it at `aclose`.
 
-    `inline` (for `stream`, without a `pool`): plays a job in this process, in a thread, and returns
-    what a worker would reply. A cold worker costs ~15 ms of CPU more than playing in-process (the
+    `inline` (for `stream`, without a `pool`): plays a job in this process and returns what a worker
+    would reply. A cold worker costs ~15 ms of CPU more than playing in-process (the
     fork's page faults, its runtime, loading components, opening the database), and an 8-strategy IPD
     run is ~25 ms of work: on a 2-core machine, cold workers made such a run 1.3-2x slower than one
     process. So with `inline` no worker is started up front: this process plays, and the workers start
@@ -796,7 +796,7 @@ class LocalProcessExecutor:
         self.reused = 0
         """Workers taken from the pool so far instead of started."""
         self.played_inline = 0
-        """Jobs `stream` played in this process (with `inline`) while its workers started."""
+        """Jobs `stream` played in this process (with `inline`), in its workers' stead."""
 
     @property
     def slots(self) -> int:
